@@ -1,0 +1,98 @@
+//! Strict loading of official PyTorch checkpoints (`.pth`) through burn-store.
+//!
+//! The official parameter names are kept as module paths, except for `nn.Sequential`
+//! children whose numeric indices skip the parameter-free layers; those are renamed to
+//! named fields here, explicitly, instead of burn-store's automatic renumbering.
+//! Every tensor the model expects must be present with the right shape, and every tensor
+//! in the file must be used — except BatchNorm's `num_batches_tracked` counters, which
+//! inference never reads.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use burn::store::{KeyRemapper, ModuleSnapshot, PytorchStore};
+
+use crate::build_sam::ModelConfig;
+use crate::error::SamError;
+use crate::sam::Sam;
+
+/// `(pattern, replacement)` pairs mapping official keys onto this crate's module paths.
+pub const KEY_REMAPS: &[(&str, &str)] = &[
+    // Checkpoints saved as {"model": state_dict} or {"state_dict": …}.
+    (r"^(?:model|state_dict)\.(image_encoder|prompt_encoder|mask_decoder)\.", "$1."),
+    (r"^image_encoder\.patch_embed\.seq\.0\.", "image_encoder.patch_embed.conv1."),
+    (r"^image_encoder\.patch_embed\.seq\.2\.", "image_encoder.patch_embed.conv2."),
+    (r"^image_encoder\.neck\.0\.", "image_encoder.neck.conv1."),
+    (r"^image_encoder\.neck\.1\.", "image_encoder.neck.norm1."),
+    (r"^image_encoder\.neck\.2\.", "image_encoder.neck.conv2."),
+    (r"^image_encoder\.neck\.3\.", "image_encoder.neck.norm2."),
+    (r"^prompt_encoder\.mask_downscaling\.0\.", "prompt_encoder.mask_downscaling.conv1."),
+    (r"^prompt_encoder\.mask_downscaling\.1\.", "prompt_encoder.mask_downscaling.norm1."),
+    (r"^prompt_encoder\.mask_downscaling\.3\.", "prompt_encoder.mask_downscaling.conv2."),
+    (r"^prompt_encoder\.mask_downscaling\.4\.", "prompt_encoder.mask_downscaling.norm2."),
+    (r"^prompt_encoder\.mask_downscaling\.6\.", "prompt_encoder.mask_downscaling.conv3."),
+    (r"^mask_decoder\.output_upscaling\.0\.", "mask_decoder.output_upscaling.conv_t1."),
+    (r"^mask_decoder\.output_upscaling\.1\.", "mask_decoder.output_upscaling.norm."),
+    (r"^mask_decoder\.output_upscaling\.3\.", "mask_decoder.output_upscaling.conv_t2."),
+];
+
+/// Keys present in official checkpoints that inference does not use.
+fn is_ignorable(key: &str) -> bool {
+    key.ends_with(".num_batches_tracked")
+}
+
+fn remapper() -> KeyRemapper {
+    KEY_REMAPS
+        .iter()
+        .fold(KeyRemapper::new(), |remapper, (from, to)| {
+            remapper
+                .add_pattern(*from, *to)
+                .expect("the remap patterns are valid regular expressions")
+        })
+}
+
+/// Builds the model of `config` and fills it from the `.pth` at `path`, strictly.
+pub fn load_pth(config: &ModelConfig, path: &Path, device: &Device) -> Result<Sam, SamError> {
+    if !path.is_file() {
+        return Err(SamError::CheckpointUnreadable(format!(
+            "{} does not exist or is not a file",
+            path.display()
+        )));
+    }
+    let mut sam = config.init(device);
+    let mut store = PytorchStore::from_file(path)
+        .remap(remapper())
+        .map_indices_contiguous(false)
+        .allow_partial(true)
+        .validate(false);
+    let result = sam
+        .load_from(&mut store)
+        .map_err(|e| SamError::CheckpointUnreadable(format!("{}: {e}", path.display())))?;
+
+    let mut problems = Vec::new();
+    for (path, _) in &result.missing {
+        problems.push(format!("  missing tensor: {path}"));
+    }
+    for key in result.unused.iter().filter(|k| !is_ignorable(k)) {
+        problems.push(format!("  unexpected tensor: {key}"));
+    }
+    for error in &result.errors {
+        problems.push(format!("  {error:?}"));
+    }
+    if result.applied.is_empty() && problems.is_empty() {
+        problems.push("  the file holds no tensors".into());
+    }
+    if !problems.is_empty() {
+        const SHOWN: usize = 20;
+        let more = problems.len().saturating_sub(SHOWN);
+        problems.truncate(SHOWN);
+        if more > 0 {
+            problems.push(format!("  … and {more} more"));
+        }
+        return Err(SamError::CheckpointMismatch {
+            model: config.id,
+            detail: problems.join("\n"),
+        });
+    }
+    Ok(sam)
+}

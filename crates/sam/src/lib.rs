@@ -1,0 +1,31 @@
+//! Segment Anything in Burn: one backend-agnostic code path for CPU (flex), wgpu/WebGPU
+//! and CUDA; compiles for native and `wasm32-unknown-unknown`.
+//!
+//! One module per official component (`segment_anything/modeling`): [`tiny_vit`],
+//! [`prompt_encoder`], [`transformer`], [`mask_decoder`], [`sam`]; the registry
+//! [`build_sam`]; the facade [`predictor`]; image/coordinate [`transforms`].
+//! The crate does no I/O; [`checkpoint`] (feature `pytorch`, native) reads `.pth` files
+//! through burn-store.
+
+#![warn(missing_docs)]
+
+pub mod build_sam;
+#[cfg(feature = "pytorch")]
+pub mod checkpoint;
+pub mod common;
+mod error;
+pub mod mask_decoder;
+pub mod npy;
+pub mod predictor;
+pub mod prompt_encoder;
+pub mod sam;
+pub mod tiny_vit;
+pub mod transformer;
+pub mod transforms;
+
+pub use build_sam::{ModelConfig, ModelId, Preprocessing};
+pub use error::SamError;
+pub use predictor::{BinaryMask, Embedding, Prediction, PromptInput, SamPredictor};
+pub use prompt_encoder::Prompts;
+pub use sam::{ImageEncoder, Sam, SamDecoder};
+pub use transforms::RgbImage;

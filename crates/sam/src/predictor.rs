@@ -1,0 +1,289 @@
+//! `SamPredictor`, like the official `predictor.py`: owns the model and the state a user
+//! needs (embedding, original and input sizes) and maps prompts and masks between the
+//! original image and the model frame.
+
+use burn::prelude::*;
+
+use crate::build_sam::{ModelConfig, ModelId, Preprocessing};
+use crate::error::SamError;
+use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE, Prompts};
+use crate::sam::{ImageEncoder, SamDecoder, postprocess_masks};
+use crate::transforms::{
+    RgbImage, apply_box, apply_coords, mean_std_normalize_pad, min_max_normalize_pad,
+    preprocess_shape, resize_area, resize_bilinear_pil,
+};
+
+/// An image embedding with the geometry needed to map prompts and masks.
+#[derive(Debug, Clone)]
+pub struct Embedding {
+    /// Model that produced it.
+    pub model: ModelId,
+    /// `1×256×64×64`.
+    pub tensor: Tensor<4>,
+    /// Original image `(height, width)`.
+    pub original_size: (usize, usize),
+    /// Resized image `(height, width)` inside the padded model input.
+    pub input_size: (usize, usize),
+}
+
+/// Prompts in ORIGINAL image pixels (x = column, y = row).
+#[derive(Debug, Clone, Default)]
+pub struct PromptInput {
+    /// Clicks `(x, y)`.
+    pub points: Vec<[f64; 2]>,
+    /// One label per click: 1 foreground, 0 background.
+    pub labels: Vec<i32>,
+    /// Box `(x0, y0, x1, y1)`.
+    pub bbox: Option<[f64; 4]>,
+    /// Previous low-res logits `1×1×256×256` (model frame), as the official demo chains them.
+    pub mask_input: Option<Tensor<4>>,
+    /// Return 3 candidates (true) or the single-mask output (false).
+    pub multimask: bool,
+}
+
+/// A binary mask at the original image size, row-major, 1 = inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinaryMask {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `height * width` values, 0 or 1.
+    pub data: Vec<u8>,
+}
+
+impl BinaryMask {
+    /// Number of foreground pixels.
+    pub fn area(&self) -> usize {
+        self.data.iter().filter(|&&v| v != 0).count()
+    }
+}
+
+/// Result of [`SamPredictor::predict`].
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// Masks at the original size (3 in multimask mode, else 1).
+    pub masks: Vec<BinaryMask>,
+    /// Predicted IoU per mask.
+    pub iou_predictions: Vec<f32>,
+    /// Low-res logits `1×C×256×256` in the model frame.
+    pub low_res_logits: Tensor<4>,
+}
+
+impl Prediction {
+    /// Index of the mask with the highest predicted IoU (first on ties).
+    pub fn best(&self) -> usize {
+        self.iou_predictions
+            .iter()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                if v > bv { (i, v) } else { (bi, bv) }
+            })
+            .0
+    }
+}
+
+/// Runs a model on images and prompts, like the official `SamPredictor`.
+#[derive(Debug)]
+pub struct SamPredictor {
+    config: ModelConfig,
+    encoder: Option<ImageEncoder>,
+    decoder: SamDecoder,
+    device: Device,
+}
+
+impl SamPredictor {
+    /// A predictor with both encoder and decoder.
+    pub fn new(config: ModelConfig, encoder: ImageEncoder, decoder: SamDecoder, device: Device) -> Self {
+        Self {
+            config,
+            encoder: Some(encoder),
+            decoder,
+            device,
+        }
+    }
+
+    /// A decode-only predictor (embeddings come from elsewhere, e.g. the server).
+    pub fn decoder_only(config: ModelConfig, decoder: SamDecoder, device: Device) -> Self {
+        Self {
+            config,
+            encoder: None,
+            decoder,
+            device,
+        }
+    }
+
+    /// The model configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The encoder input for `image`: `1×3×S×S` plus the resized `(height, width)`.
+    pub fn preprocess(&self, image: &RgbImage) -> Result<(Tensor<4>, (usize, usize)), SamError> {
+        if image.width == 0 || image.height == 0 {
+            return Err(SamError::InvalidImage("the image has no pixels".into()));
+        }
+        if image.pixels.len() != image.width * image.height * 3 {
+            return Err(SamError::InvalidImage(
+                "pixel buffer does not match width × height × 3".into(),
+            ));
+        }
+        let size = self.config.img_size;
+        let (h, w) = preprocess_shape(image.height, image.width, size);
+        let data = match self.config.preprocessing {
+            Preprocessing::MedSamLite => min_max_normalize_pad(&resize_area(image, h, w), size),
+            Preprocessing::SamVit { mean, std } => {
+                mean_std_normalize_pad(&resize_bilinear_pil(image, h, w), size, mean, std)
+            }
+        };
+        let tensor = Tensor::from_data(TensorData::new(data, [1, 3, size, size]), &self.device);
+        Ok((tensor, (h, w)))
+    }
+
+    /// Runs the image encoder once (`set_image`).
+    pub fn embed(&self, image: &RgbImage) -> Result<Embedding, SamError> {
+        let encoder = self.encoder.as_ref().ok_or_else(|| {
+            SamError::InvalidEmbedding("this predictor has no image encoder".into())
+        })?;
+        let (input, input_size) = self.preprocess(image)?;
+        Ok(Embedding {
+            model: self.config.id,
+            tensor: encoder.forward(input),
+            original_size: (image.height, image.width),
+            input_size,
+        })
+    }
+
+    /// Checks prompts against the image they refer to.
+    fn validate(&self, embedding: &Embedding, prompt: &PromptInput) -> Result<(), SamError> {
+        let (h, w) = embedding.original_size;
+        if prompt.points.len() != prompt.labels.len() {
+            return Err(SamError::InvalidPrompt(format!(
+                "{} points but {} labels",
+                prompt.points.len(),
+                prompt.labels.len()
+            )));
+        }
+        if prompt.points.is_empty() && prompt.bbox.is_none() && prompt.mask_input.is_none() {
+            return Err(SamError::InvalidPrompt(
+                "give at least one point, a box or a mask input".into(),
+            ));
+        }
+        for (i, (p, &label)) in prompt.points.iter().zip(&prompt.labels).enumerate() {
+            let inside = p[0].is_finite()
+                && p[1].is_finite()
+                && (0.0..w as f64).contains(&p[0])
+                && (0.0..h as f64).contains(&p[1]);
+            if !inside {
+                return Err(SamError::InvalidPrompt(format!(
+                    "point {} ({}, {}) is outside the {w}×{h} image",
+                    i + 1,
+                    p[0],
+                    p[1]
+                )));
+            }
+            if label != LABEL_POSITIVE && label != LABEL_NEGATIVE {
+                return Err(SamError::InvalidPrompt(format!(
+                    "point {} has label {label}; use 1 (foreground) or 0 (background)",
+                    i + 1
+                )));
+            }
+        }
+        if let Some(b) = prompt.bbox {
+            if b.iter().any(|v| !v.is_finite()) || b[0] > b[2] || b[1] > b[3] {
+                return Err(SamError::InvalidPrompt(format!(
+                    "box ({}, {}, {}, {}) must have x0 ≤ x1 and y0 ≤ y1",
+                    b[0], b[1], b[2], b[3]
+                )));
+            }
+            if b[0] < 0.0 || b[1] < 0.0 || b[2] > w as f64 || b[3] > h as f64 {
+                return Err(SamError::InvalidPrompt(format!(
+                    "box ({}, {}, {}, {}) is outside the {w}×{h} image",
+                    b[0], b[1], b[2], b[3]
+                )));
+            }
+        }
+        if let Some(mask) = &prompt.mask_input {
+            let s = self.config.low_res_size();
+            if mask.dims() != [1, 1, s, s] {
+                return Err(SamError::InvalidPrompt(format!(
+                    "mask input has shape {:?}; expected [1, 1, {s}, {s}]",
+                    mask.dims()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The prompts mapped into the model frame.
+    pub fn model_prompts(&self, embedding: &Embedding, prompt: &PromptInput) -> Prompts {
+        let (orig, resized) = (embedding.original_size, embedding.input_size);
+        Prompts {
+            points: prompt
+                .points
+                .iter()
+                .map(|&p| apply_coords(p, orig, resized))
+                .collect(),
+            labels: prompt.labels.clone(),
+            bbox: prompt.bbox.map(|b| apply_box(b, orig, resized)),
+        }
+    }
+
+    /// Decodes masks for one prompt set (`predict`).
+    pub fn predict(&self, embedding: &Embedding, prompt: &PromptInput) -> Result<Prediction, SamError> {
+        if embedding.model != self.config.id {
+            return Err(SamError::InvalidEmbedding(format!(
+                "embedding was made by `{}` but this predictor runs `{}`",
+                embedding.model, self.config.id
+            )));
+        }
+        let e = self.config.embedding_size();
+        if embedding.tensor.dims() != [1, 256, e, e] {
+            return Err(SamError::InvalidEmbedding(format!(
+                "shape {:?}; expected [1, 256, {e}, {e}]",
+                embedding.tensor.dims()
+            )));
+        }
+        self.validate(embedding, prompt)?;
+        let prompts = self.model_prompts(embedding, prompt);
+        let out = self.decoder.decode(
+            embedding.tensor.clone(),
+            &prompts,
+            prompt.mask_input.clone(),
+            prompt.multimask,
+        );
+        let logits = postprocess_masks(
+            out.low_res_masks.clone(),
+            self.config.img_size,
+            embedding.input_size,
+            embedding.original_size,
+        );
+        let [_, c, h, w] = logits.dims();
+        let values = logits
+            .try_into_vec_as::<f32>()
+            .map_err(|e| SamError::InvalidEmbedding(format!("reading masks: {e:?}")))?;
+        let masks = values
+            .chunks(h * w)
+            .take(c)
+            .map(|plane| BinaryMask {
+                width: w,
+                height: h,
+                data: plane.iter().map(|&v| u8::from(v > 0.0)).collect(),
+            })
+            .collect();
+        let iou_predictions = out
+            .iou_predictions
+            .try_into_vec_as::<f32>()
+            .map_err(|e| SamError::InvalidEmbedding(format!("reading IoU: {e:?}")))?;
+        Ok(Prediction {
+            masks,
+            iou_predictions,
+            low_res_logits: out.low_res_masks,
+        })
+    }
+}

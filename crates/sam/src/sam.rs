@@ -1,0 +1,112 @@
+//! The composite SAM model (the official `modeling/sam.py`): image encoder, prompt
+//! encoder and mask decoder, with the parameter paths of the official checkpoints.
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+
+use crate::mask_decoder::{DecoderOutput, MaskDecoder};
+use crate::prompt_encoder::{PromptEncoder, Prompts};
+use crate::tiny_vit::TinyVit;
+
+/// The image encoder of a model family.
+#[derive(Module, Debug)]
+pub enum ImageEncoder {
+    /// TinyViT (LiteMedSAM, MobileSAM).
+    TinyVit(TinyVit),
+}
+
+impl ImageEncoder {
+    /// `input`: `B×3×S×S` normalised, padded image → embedding `B×256×64×64`.
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        match self {
+            ImageEncoder::TinyVit(encoder) => encoder.forward(input),
+        }
+    }
+}
+
+/// A whole SAM model; parameter paths are `image_encoder.*`, `prompt_encoder.*`,
+/// `mask_decoder.*` as in the official checkpoints.
+#[derive(Module, Debug)]
+pub struct Sam {
+    /// Heavy encoder, run once per image.
+    pub image_encoder: ImageEncoder,
+    /// Prompt encoder.
+    pub prompt_encoder: PromptEncoder,
+    /// Mask decoder.
+    pub mask_decoder: MaskDecoder,
+}
+
+impl Sam {
+    /// Splits the model into its encoder and the light prompt decoder (what the browser runs).
+    pub fn split(self) -> (ImageEncoder, SamDecoder) {
+        (
+            self.image_encoder,
+            SamDecoder {
+                prompt_encoder: self.prompt_encoder,
+                mask_decoder: self.mask_decoder,
+            },
+        )
+    }
+}
+
+/// Prompt encoder + mask decoder: everything needed per click once the embedding exists.
+#[derive(Module, Debug)]
+pub struct SamDecoder {
+    /// Prompt encoder.
+    pub prompt_encoder: PromptEncoder,
+    /// Mask decoder.
+    pub mask_decoder: MaskDecoder,
+}
+
+impl SamDecoder {
+    /// Decodes one prompt set against an embedding.
+    ///
+    /// - `embedding`: `1×256×64×64`
+    /// - `prompts`: in the model input frame (resized image pixels)
+    /// - `mask_input`: optional previous low-res logits `1×1×256×256`
+    pub fn decode(
+        &self,
+        embedding: Tensor<4>,
+        prompts: &Prompts,
+        mask_input: Option<Tensor<4>>,
+        multimask_output: bool,
+    ) -> DecoderOutput {
+        let device = embedding.device();
+        let sparse = self.prompt_encoder.embed_sparse(prompts, &device);
+        let dense = self.prompt_encoder.embed_dense(mask_input, &device);
+        let image_pe = self.prompt_encoder.dense_pe(&device);
+        self.mask_decoder
+            .forward(embedding, image_pe, sparse, dense, multimask_output)
+    }
+}
+
+/// Bilinear resize with `align_corners = false` (PyTorch `F.interpolate(..., "bilinear")`).
+fn bilinear(x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    if [h, w] == size {
+        return x;
+    }
+    interpolate(
+        x,
+        InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_align_corners(false)
+            .with_output_size(size),
+    )
+}
+
+/// Official `Sam.postprocess_masks`: low-res logits `B×C×256×256` → bilinear to the padded
+/// input size → crop to the resized image → bilinear to the original size. Returns logits
+/// `B×C×H×W`; threshold them at 0 for masks.
+pub fn postprocess_masks(
+    low_res: Tensor<4>,
+    img_size: usize,
+    input_size: (usize, usize),
+    original_size: (usize, usize),
+) -> Tensor<4> {
+    let padded = bilinear(low_res, [img_size, img_size]);
+    let [b, c, _, _] = padded.dims();
+    let cropped = padded.slice([0..b, 0..c, 0..input_size.0, 0..input_size.1]);
+    bilinear(cropped, [original_size.0, original_size.1])
+}
