@@ -69,30 +69,37 @@ pub fn load_pth(config: &ModelConfig, path: &Path, device: &Device) -> Result<Sa
         .load_from(&mut store)
         .map_err(|e| SamError::CheckpointUnreadable(format!("{}: {e}", path.display())))?;
 
-    let mut problems = Vec::new();
-    for (path, _) in &result.missing {
-        problems.push(format!("  missing tensor: {path}"));
+    let unexpected: Vec<String> = result
+        .unused
+        .iter()
+        .filter(|k| !is_ignorable(k))
+        .cloned()
+        .collect();
+    let missing: Vec<String> = result.missing.iter().map(|(p, _)| p.clone()).collect();
+    let misshaped: Vec<String> = result.errors.iter().map(|e| format!("{e:?}")).collect();
+    let mut detail = String::new();
+    list_section(&mut detail, "unexpected tensor", &unexpected);
+    list_section(&mut detail, "mis-shaped tensor", &misshaped);
+    list_section(&mut detail, "missing tensor", &missing);
+    if result.applied.is_empty() && detail.is_empty() {
+        detail.push_str("  the file holds no tensors\n");
     }
-    for key in result.unused.iter().filter(|k| !is_ignorable(k)) {
-        problems.push(format!("  unexpected tensor: {key}"));
-    }
-    for error in &result.errors {
-        problems.push(format!("  {error:?}"));
-    }
-    if result.applied.is_empty() && problems.is_empty() {
-        problems.push("  the file holds no tensors".into());
-    }
-    if !problems.is_empty() {
-        const SHOWN: usize = 20;
-        let more = problems.len().saturating_sub(SHOWN);
-        problems.truncate(SHOWN);
-        if more > 0 {
-            problems.push(format!("  … and {more} more"));
-        }
+    if !detail.is_empty() {
         return Err(SamError::CheckpointMismatch {
             model: config.id,
-            detail: problems.join("\n"),
+            detail: detail.trim_end().to_string(),
         });
     }
     Ok(sam)
+}
+
+/// Appends up to ten `  {what}: {item}` lines, then a count of the rest.
+fn list_section(out: &mut String, what: &str, items: &[String]) {
+    const SHOWN: usize = 10;
+    for item in items.iter().take(SHOWN) {
+        out.push_str(&format!("  {what}: {item}\n"));
+    }
+    if items.len() > SHOWN {
+        out.push_str(&format!("  … and {} more {what}s\n", items.len() - SHOWN));
+    }
 }

@@ -14,6 +14,7 @@ pub mod build_sam;
 pub mod checkpoint;
 pub mod common;
 mod error;
+pub mod export;
 pub mod mask_decoder;
 pub mod npy;
 pub mod predictor;

@@ -118,6 +118,11 @@ impl SamPredictor {
         &self.config
     }
 
+    /// The prompt encoder + mask decoder.
+    pub fn decoder(&self) -> &SamDecoder {
+        &self.decoder
+    }
+
     /// The device the model runs on.
     pub fn device(&self) -> &Device {
         &self.device

@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub mod embed;
+pub mod export;
+pub mod segment;

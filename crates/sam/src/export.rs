@@ -1,0 +1,107 @@
+//! The browser's weights: prompt encoder + mask decoder as safetensors bytes (f32 or f16),
+//! and their strict loading. Bytes in, bytes out — no I/O.
+
+use burn::prelude::*;
+use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
+use burn::tensor::DType;
+
+use crate::build_sam::ModelConfig;
+use crate::error::SamError;
+use crate::sam::SamDecoder;
+
+/// Metadata key holding the model id.
+pub const META_MODEL: &str = "samscope.model";
+/// Metadata key holding the export format version.
+pub const META_FORMAT: &str = "samscope.format";
+/// Current export format.
+pub const FORMAT_VERSION: &str = "decoder-v1";
+
+/// Storage precision of exported weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportDtype {
+    /// 32-bit floats (bit-exact with the checkpoint).
+    F32,
+    /// 16-bit floats (half the download; widened to f32 on load).
+    F16,
+}
+
+impl ExportDtype {
+    /// `"f32"` or `"f16"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportDtype::F32 => "f32",
+            ExportDtype::F16 => "f16",
+        }
+    }
+}
+
+impl std::str::FromStr for ExportDtype {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "f32" => Ok(ExportDtype::F32),
+            "f16" => Ok(ExportDtype::F16),
+            other => Err(format!("unknown dtype `{other}`; use f32 or f16")),
+        }
+    }
+}
+
+/// Serialises the decoder of `config` to safetensors bytes.
+pub fn export_decoder(
+    config: &ModelConfig,
+    decoder: &SamDecoder,
+    dtype: ExportDtype,
+) -> Result<Vec<u8>, SamError> {
+    let store = SafetensorsStore::from_bytes(None)
+        .metadata(META_MODEL, config.id.as_str())
+        .metadata(META_FORMAT, FORMAT_VERSION);
+    let mut store = match dtype {
+        ExportDtype::F32 => store,
+        ExportDtype::F16 => store.with_to_adapter(FloatCastAdapter::to(DType::F16)),
+    };
+    decoder
+        .save_into(&mut store)
+        .map_err(|e| SamError::CheckpointUnreadable(format!("exporting the decoder: {e}")))?;
+    store
+        .get_bytes()
+        .map_err(|e| SamError::CheckpointUnreadable(format!("exporting the decoder: {e}")))
+}
+
+/// Builds the decoder of `config` from exported bytes, strictly (every tensor present,
+/// none unexpected, shapes equal); f16 weights are widened to f32.
+pub fn load_decoder(
+    config: &ModelConfig,
+    bytes: Vec<u8>,
+    device: &Device,
+) -> Result<SamDecoder, SamError> {
+    let mut decoder = SamDecoder {
+        prompt_encoder: config.prompt_encoder.init(device),
+        mask_decoder: config.mask_decoder.init(device),
+    };
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
+        .with_from_adapter(FloatCastAdapter::to(DType::F32))
+        .allow_partial(true)
+        .validate(false);
+    let result = decoder
+        .load_from(&mut store)
+        .map_err(|e| SamError::CheckpointUnreadable(format!("decoder weights: {e}")))?;
+    let mut problems: Vec<String> = result
+        .missing
+        .iter()
+        .map(|(p, _)| format!("missing tensor: {p}"))
+        .chain(result.unused.iter().map(|k| format!("unexpected tensor: {k}")))
+        .chain(result.errors.iter().map(|e| format!("{e:?}")))
+        .collect();
+    if result.applied.is_empty() && problems.is_empty() {
+        problems.push("the file holds no tensors".into());
+    }
+    if problems.is_empty() {
+        Ok(decoder)
+    } else {
+        Err(SamError::CheckpointMismatch {
+            model: config.id,
+            detail: problems.join("\n"),
+        })
+    }
+}
