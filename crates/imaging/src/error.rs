@@ -7,7 +7,7 @@ pub enum ImagingError {
     #[error("the file is empty")]
     Empty,
     /// Not a format samscope reads.
-    #[error("unsupported image format: {0}; samscope reads PNG, JPEG and TIFF")]
+    #[error("unsupported image format: {0}; samscope reads PNG, JPEG, TIFF and PNM (PPM/PGM)")]
     UnsupportedFormat(String),
     /// The container is recognised but its content is broken.
     #[error("corrupt or truncated {0} image: {1}")]

@@ -47,15 +47,27 @@ pub enum SourceFormat {
     Jpeg,
     /// TIFF.
     Tiff,
+    /// Netpbm (PPM/PGM), as STARE ships its fundus photographs.
+    Pnm,
 }
 
 impl SourceFormat {
+    fn image_format(self) -> ImageFormat {
+        match self {
+            SourceFormat::Png => ImageFormat::Png,
+            SourceFormat::Jpeg => ImageFormat::Jpeg,
+            SourceFormat::Tiff => ImageFormat::Tiff,
+            SourceFormat::Pnm => ImageFormat::Pnm,
+        }
+    }
+
     /// Short lower-case name.
     pub fn name(self) -> &'static str {
         match self {
             SourceFormat::Png => "png",
             SourceFormat::Jpeg => "jpeg",
             SourceFormat::Tiff => "tiff",
+            SourceFormat::Pnm => "pnm",
         }
     }
 }
@@ -80,14 +92,15 @@ fn detect(bytes: &[u8]) -> Result<SourceFormat, ImagingError> {
         Ok(ImageFormat::Png) => Ok(SourceFormat::Png),
         Ok(ImageFormat::Jpeg) => Ok(SourceFormat::Jpeg),
         Ok(ImageFormat::Tiff) => Ok(SourceFormat::Tiff),
+        Ok(ImageFormat::Pnm) => Ok(SourceFormat::Pnm),
         Ok(other) => Err(ImagingError::UnsupportedFormat(format!("{other:?}"))),
         Err(_) => Err(ImagingError::UnsupportedFormat(
-            "unrecognised data (not PNG, JPEG or TIFF)".into(),
+            "unrecognised data (not PNG, JPEG, TIFF or PNM)".into(),
         )),
     }
 }
 
-/// Decodes a PNG, JPEG or TIFF held in memory to 8-bit RGB within `limits`.
+/// Decodes a PNG, JPEG, TIFF or PNM (PPM/PGM) held in memory to 8-bit RGB within `limits`.
 ///
 /// Grey images are replicated to RGB; 16-bit and floating-point images are mapped to
 /// 8 bits by min–max over the whole image (see [`to_rgb8`]); alpha is dropped.
@@ -104,11 +117,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, Imagi
     }
     let format = detect(bytes)?;
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(match format {
-        SourceFormat::Png => ImageFormat::Png,
-        SourceFormat::Jpeg => ImageFormat::Jpeg,
-        SourceFormat::Tiff => ImageFormat::Tiff,
-    });
+    reader.set_format(format.image_format());
     let (width, height) = reader
         .into_dimensions()
         .map_err(|e| ImagingError::Corrupt(format.name(), e.to_string()))?;
@@ -127,11 +136,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, Imagi
     decoder_limits.max_image_width = Some(width);
     decoder_limits.max_image_height = Some(height);
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(match format {
-        SourceFormat::Png => ImageFormat::Png,
-        SourceFormat::Jpeg => ImageFormat::Jpeg,
-        SourceFormat::Tiff => ImageFormat::Tiff,
-    });
+    reader.set_format(format.image_format());
     reader.limits(decoder_limits);
     let image = reader.decode().map_err(|e| match e {
         image::ImageError::Limits(l) => ImagingError::TooLarge(l.to_string()),
@@ -175,6 +180,15 @@ mod tests {
             ImageBuffer::from_fn(3, 1, |x, _| Luma([1000 + 500 * x as u16]));
         let d = decode_image(&png_bytes(&img), &Limits::default()).unwrap();
         assert_eq!(d.rgb, vec![0, 0, 0, 128, 128, 128, 255, 255, 255]);
+    }
+
+    #[test]
+    fn decodes_binary_ppm() {
+        let mut ppm = b"P6\n2 1\n255\n".to_vec();
+        ppm.extend_from_slice(&[10, 20, 30, 40, 50, 60]);
+        let d = decode_image(&ppm, &Limits::default()).unwrap();
+        assert_eq!((d.width, d.height, d.format), (2, 1, SourceFormat::Pnm));
+        assert_eq!(d.rgb, vec![10, 20, 30, 40, 50, 60]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use burn::prelude::Device;
 
+use crate::image_encoder::VitConfig;
 use crate::mask_decoder::MaskDecoderConfig;
 use crate::prompt_encoder::PromptEncoderConfig;
 use crate::sam::{ImageEncoder, Sam};
@@ -81,11 +82,47 @@ pub enum Preprocessing {
     },
 }
 
+impl Preprocessing {
+    /// The official SAM predictor's preprocessing (ImageNet mean/std on 0–255 values).
+    pub const SAM_VIT: Preprocessing = Preprocessing::SamVit {
+        mean: [123.675, 116.28, 103.53],
+        std: [58.395, 57.12, 57.375],
+    };
+}
+
 /// The encoder architecture of a model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EncoderConfig {
     /// TinyViT.
     TinyVit(TinyVitConfig),
+    /// ViT.
+    Vit(VitConfig),
+}
+
+impl EncoderConfig {
+    /// Side of the square encoder input.
+    pub fn img_size(&self) -> usize {
+        match self {
+            EncoderConfig::TinyVit(c) => c.img_size,
+            EncoderConfig::Vit(c) => c.img_size,
+        }
+    }
+
+    /// Side of the output embedding grid.
+    pub fn embedding_size(&self) -> usize {
+        match self {
+            EncoderConfig::TinyVit(c) => c.embedding_size(),
+            EncoderConfig::Vit(c) => c.grid_size(),
+        }
+    }
+
+    /// Builds the encoder with freshly initialised weights.
+    pub fn init(&self, device: &Device) -> ImageEncoder {
+        match self {
+            EncoderConfig::TinyVit(c) => ImageEncoder::TinyVit(c.init(device)),
+            EncoderConfig::Vit(c) => ImageEncoder::Vit(c.init(device)),
+        }
+    }
 }
 
 /// Everything needed to build and drive one model.
@@ -109,27 +146,37 @@ impl ModelConfig {
     /// The configuration of `id`, or an error saying why it is not available.
     pub fn for_model(id: ModelId) -> Result<Self, crate::SamError> {
         match id {
-            ModelId::LiteMedSam => Ok(Self::tiny_vit(
+            ModelId::LiteMedSam => Ok(Self::build(
                 id,
-                TinyVitConfig::lite_medsam(),
+                EncoderConfig::TinyVit(TinyVitConfig::lite_medsam()),
                 Preprocessing::MedSamLite,
             )),
-            ModelId::MobileSam => Ok(Self::tiny_vit(
+            ModelId::MobileSam => Ok(Self::build(
                 id,
-                TinyVitConfig::mobile_sam(),
-                Preprocessing::SamVit {
-                    mean: [123.675, 116.28, 103.53],
-                    std: [58.395, 57.12, 57.375],
-                },
+                EncoderConfig::TinyVit(TinyVitConfig::mobile_sam()),
+                Preprocessing::SAM_VIT,
             )),
-            ModelId::VitB | ModelId::VitL | ModelId::VitH => {
-                Err(crate::SamError::ModelNotAvailable(id))
-            }
+            ModelId::VitB => Ok(Self::build(
+                id,
+                EncoderConfig::Vit(VitConfig::vit_b()),
+                Preprocessing::SAM_VIT,
+            )),
+            ModelId::VitL => Ok(Self::build(
+                id,
+                EncoderConfig::Vit(VitConfig::vit_l()),
+                Preprocessing::SAM_VIT,
+            )),
+            ModelId::VitH => Ok(Self::build(
+                id,
+                EncoderConfig::Vit(VitConfig::vit_h()),
+                Preprocessing::SAM_VIT,
+            )),
         }
     }
 
-    fn tiny_vit(id: ModelId, encoder: TinyVitConfig, preprocessing: Preprocessing) -> Self {
-        let img_size = encoder.img_size;
+    /// The one builder all models go through (the official `_build_sam`).
+    fn build(id: ModelId, encoder: EncoderConfig, preprocessing: Preprocessing) -> Self {
+        let img_size = encoder.img_size();
         let embedding = encoder.embedding_size();
         Self {
             id,
@@ -140,7 +187,7 @@ impl ModelConfig {
                 input_image_size: img_size,
                 mask_in_chans: 16,
             },
-            encoder: EncoderConfig::TinyVit(encoder),
+            encoder,
             mask_decoder: MaskDecoderConfig::sam(),
             preprocessing,
         }
@@ -158,11 +205,8 @@ impl ModelConfig {
 
     /// Builds the model with freshly initialised weights (load a checkpoint next).
     pub fn init(&self, device: &Device) -> Sam {
-        let image_encoder = match &self.encoder {
-            EncoderConfig::TinyVit(cfg) => ImageEncoder::TinyVit(cfg.init(device)),
-        };
         Sam {
-            image_encoder,
+            image_encoder: self.encoder.init(device),
             prompt_encoder: self.prompt_encoder.init(device),
             mask_decoder: self.mask_decoder.init(device),
         }

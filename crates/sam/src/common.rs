@@ -5,7 +5,7 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{gelu, relu};
 
 /// Channel-wise LayerNorm over `B×C×H×W` feature maps (normalises over C at every pixel),
 /// with the official ε = 1e-6 and parameters named `weight` / `bias` as in PyTorch.
@@ -43,27 +43,45 @@ impl LayerNorm2d {
     }
 }
 
-/// The transformer's two-layer MLP with ReLU (`MLPBlock` in the official code).
+/// The activation between the two layers of an [`MlpBlock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlpActivation {
+    /// ReLU (the two-way transformer).
+    Relu,
+    /// Exact (erf) GELU (the ViT image encoder).
+    Gelu,
+}
+
+/// Two-layer MLP (`MLPBlock` in the official code): `lin2(act(lin1(x)))`.
 #[derive(Module, Debug)]
 pub struct MlpBlock {
     /// `embedding_dim → mlp_dim`.
     pub lin1: Linear,
     /// `mlp_dim → embedding_dim`.
     pub lin2: Linear,
+    /// The activation.
+    #[module(skip)]
+    pub act: MlpActivation,
 }
 
 impl MlpBlock {
     /// An MLP `dim → hidden → dim`.
-    pub fn new(dim: usize, hidden: usize, device: &Device) -> Self {
+    pub fn new(dim: usize, hidden: usize, act: MlpActivation, device: &Device) -> Self {
         Self {
             lin1: LinearConfig::new(dim, hidden).init(device),
             lin2: LinearConfig::new(hidden, dim).init(device),
+            act,
         }
     }
 
     /// `x`: `…×dim` → `…×dim`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        self.lin2.forward(relu(self.lin1.forward(x)))
+        let hidden = self.lin1.forward(x);
+        let hidden = match self.act {
+            MlpActivation::Relu => relu(hidden),
+            MlpActivation::Gelu => gelu(hidden),
+        };
+        self.lin2.forward(hidden)
     }
 }
 
@@ -97,15 +115,15 @@ impl Mlp {
     /// `x`: `…×input` → `…×output`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let last = self.layers.len() - 1;
-        self.layers
-            .iter()
-            .enumerate()
-            .fold(x, |x, (i, layer)| {
-                let y = layer.forward(x);
-                if i < last { relu(y) } else { y }
-            })
+        self.layers.iter().enumerate().fold(x, |x, (i, layer)| {
+            let y = layer.forward(x);
+            if i < last { relu(y) } else { y }
+        })
     }
 }
+
+/// PyTorch's default batch-norm ε.
+const BATCH_NORM_EPS: f64 = 1e-5;
 
 /// Batch norm in inference mode with PyTorch's parameter names
 /// (`weight`, `bias`, `running_mean`, `running_var`; ε = 1e-5).
@@ -138,7 +156,7 @@ impl FrozenBatchNorm2d {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let c = self.weight.dims()[0];
         let shape = [1, c, 1, 1];
-        let inv_std = (self.running_var.val() + 1e-5).sqrt().recip();
+        let inv_std = (self.running_var.val() + BATCH_NORM_EPS).sqrt().recip();
         let scale = self.weight.val() * inv_std;
         let shift = self.bias.val() - self.running_mean.val() * scale.clone();
         x * scale.reshape(shape) + shift.reshape(shape)
@@ -146,12 +164,15 @@ impl FrozenBatchNorm2d {
 }
 
 /// TinyViT's `Conv2d_BN`: a bias-free convolution `c` followed by batch norm `bn`.
+///
+/// After loading, [`fold`](Self::fold) merges the batch norm into the convolution's weight
+/// and bias (`w·γ/σ`, `β − μ·γ/σ`), which removes two full passes over every feature map.
 #[derive(Module, Debug)]
 pub struct Conv2dBn {
-    /// The convolution (no bias).
+    /// The convolution (bias only once folded).
     pub c: Conv2d,
-    /// The batch norm, inference mode.
-    pub bn: FrozenBatchNorm2d,
+    /// The batch norm, inference mode; `None` once folded into `c`.
+    pub bn: Option<FrozenBatchNorm2d>,
 }
 
 /// Shape of one [`Conv2dBn`]: channels, square kernel, stride, padding and groups.
@@ -200,20 +221,88 @@ impl ConvBnSpec {
 impl Conv2dBn {
     /// Builds the pair; `bn_weight_init` is γ's initial value (TinyViT uses 0 for some).
     pub fn new(spec: ConvBnSpec, bn_weight_init: f32, device: &Device) -> Self {
+        let p = spec.padding;
         let c = Conv2dConfig::new([spec.in_channels, spec.out_channels], [spec.kernel; 2])
             .with_stride([spec.stride; 2])
-            .with_padding(PaddingConfig2d::Explicit(spec.padding, spec.padding, spec.padding, spec.padding))
+            .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
             .with_groups(spec.groups)
             .with_bias(false)
             .init(device);
         Self {
             c,
-            bn: FrozenBatchNorm2d::new(spec.out_channels, bn_weight_init, device),
+            bn: Some(FrozenBatchNorm2d::new(
+                spec.out_channels,
+                bn_weight_init,
+                device,
+            )),
         }
+    }
+
+    /// Merges the batch norm into the convolution (inference only; idempotent).
+    pub fn fold(&mut self) {
+        let Some(bn) = self.bn.take() else { return };
+        let inv_std = (bn.running_var.val() + BATCH_NORM_EPS).sqrt().recip();
+        let scale = bn.weight.val() * inv_std;
+        let shift = bn.bias.val() - bn.running_mean.val() * scale.clone();
+        let [out, _, _, _] = self.c.weight.dims();
+        let weight = self.c.weight.val() * scale.reshape([out, 1, 1, 1]);
+        self.c.weight = Param::from_tensor(weight);
+        self.c.bias = Some(Param::from_tensor(shift));
     }
 
     /// `x`: `B×C_in×H×W` → `B×C_out×H'×W'`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.c.forward(x))
+        let y = self.c.forward(x);
+        match &self.bn {
+            Some(bn) => bn.forward(y),
+            None => y,
+        }
+    }
+}
+
+/// Splits a `B×H×W×C` grid into `ws×ws` windows, zero-padding bottom/right to a multiple
+/// of `ws`: returns `(B·nH·nW)×ws×ws×C` and the padded `(Hp, Wp)` (official `window_partition`).
+pub fn window_partition(x: Tensor<4>, ws: usize) -> (Tensor<4>, (usize, usize)) {
+    let [b, h, w, c] = x.dims();
+    let (pad_h, pad_w) = ((ws - h % ws) % ws, (ws - w % ws) % ws);
+    let device = x.device();
+    let x = if pad_w > 0 {
+        Tensor::cat(vec![x, Tensor::zeros([b, h, pad_w, c], &device)], 2)
+    } else {
+        x
+    };
+    let x = if pad_h > 0 {
+        Tensor::cat(vec![x, Tensor::zeros([b, pad_h, w + pad_w, c], &device)], 1)
+    } else {
+        x
+    };
+    let (hp, wp) = (h + pad_h, w + pad_w);
+    let (nh, nw) = (hp / ws, wp / ws);
+    let windows = x
+        .reshape([b * nh, ws, nw, ws * c])
+        .swap_dims(1, 2)
+        .reshape([b * nh * nw, ws, ws, c]);
+    (windows, (hp, wp))
+}
+
+/// Inverse of [`window_partition`]: windows back to a `B×H×W×C` grid, padding removed.
+pub fn window_unpartition(
+    windows: Tensor<4>,
+    ws: usize,
+    padded: (usize, usize),
+    size: (usize, usize),
+) -> Tensor<4> {
+    let [n, _, _, c] = windows.dims();
+    let (hp, wp) = padded;
+    let (nh, nw) = (hp / ws, wp / ws);
+    let b = n / (nh * nw);
+    let x = windows
+        .reshape([b * nh, nw, ws, ws * c])
+        .swap_dims(1, 2)
+        .reshape([b, hp, wp, c]);
+    if (hp, wp) == size {
+        x
+    } else {
+        x.slice([0..b, 0..size.0, 0..size.1, 0..c])
     }
 }

@@ -17,7 +17,7 @@ pub const META_FORMAT: &str = "samscope.format";
 pub const FORMAT_VERSION: &str = "decoder-v1";
 
 /// Storage precision of exported weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExportDtype {
     /// 32-bit floats (bit-exact with the checkpoint).
     F32,
@@ -90,7 +90,12 @@ pub fn load_decoder(
         .missing
         .iter()
         .map(|(p, _)| format!("missing tensor: {p}"))
-        .chain(result.unused.iter().map(|k| format!("unexpected tensor: {k}")))
+        .chain(
+            result
+                .unused
+                .iter()
+                .map(|k| format!("unexpected tensor: {k}")),
+        )
         .chain(result.errors.iter().map(|e| format!("{e:?}")))
         .collect();
     if result.applied.is_empty() && problems.is_empty() {

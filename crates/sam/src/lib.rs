@@ -1,9 +1,11 @@
 //! Segment Anything in Burn: one backend-agnostic code path for CPU (flex), wgpu/WebGPU
 //! and CUDA; compiles for native and `wasm32-unknown-unknown`.
 //!
-//! One module per official component (`segment_anything/modeling`): [`tiny_vit`],
+//! One module per official component (`segment_anything/modeling`): [`image_encoder`]
+//! (ViT), [`tiny_vit`],
 //! [`prompt_encoder`], [`transformer`], [`mask_decoder`], [`sam`]; the registry
-//! [`build_sam`]; the facade [`predictor`]; image/coordinate [`transforms`].
+//! [`build_sam`]; the facade [`predictor`]; image/coordinate [`transforms`]; the embedding
+//! wire format [`embedding_codec`] shared with the server and the browser.
 //! The crate does no I/O; [`checkpoint`] (feature `pytorch`, native) reads `.pth` files
 //! through burn-store.
 
@@ -13,10 +15,13 @@ pub mod build_sam;
 #[cfg(feature = "pytorch")]
 pub mod checkpoint;
 pub mod common;
+pub mod embedding_codec;
 mod error;
 pub mod export;
+pub mod image_encoder;
 pub mod mask_decoder;
 pub mod npy;
+pub mod precision;
 pub mod predictor;
 pub mod prompt_encoder;
 pub mod sam;

@@ -98,7 +98,8 @@ pub fn decode<T: NpyElement>(bytes: &[u8]) -> Result<NpyArray<T>, SamError> {
         .checked_add(header_len)
         .filter(|&end| end <= bytes.len())
         .ok_or_else(|| err("truncated header"))?;
-    let header = std::str::from_utf8(&bytes[offset..body]).map_err(|_| err("header is not text"))?;
+    let header =
+        std::str::from_utf8(&bytes[offset..body]).map_err(|_| err("header is not text"))?;
     let descr = header_value(header, "descr").ok_or_else(|| err("header has no descr"))?;
     if !descr.starts_with(&format!("'{}'", T::DESCR)) {
         return Err(SamError::Npy(format!(

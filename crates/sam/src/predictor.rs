@@ -6,12 +6,14 @@ use burn::prelude::*;
 
 use crate::build_sam::{ModelConfig, ModelId, Preprocessing};
 use crate::error::SamError;
+use crate::precision::{Precision, cast_module};
 use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE, Prompts};
 use crate::sam::{ImageEncoder, SamDecoder, postprocess_masks};
 use crate::transforms::{
     RgbImage, apply_box, apply_coords, mean_std_normalize_pad, min_max_normalize_pad,
     preprocess_shape, resize_area, resize_bilinear_pil,
 };
+use burn::tensor::FloatDType;
 
 /// An image embedding with the geometry needed to map prompts and masks.
 #[derive(Debug, Clone)]
@@ -88,29 +90,47 @@ impl Prediction {
 pub struct SamPredictor {
     config: ModelConfig,
     encoder: Option<ImageEncoder>,
+    /// Precision the encoder runs in (its output is always returned as f32).
+    precision: Precision,
     decoder: SamDecoder,
+    /// The decoder's dense positional encoding, computed once.
+    image_pe: Tensor<4>,
     device: Device,
 }
 
 impl SamPredictor {
-    /// A predictor with both encoder and decoder.
-    pub fn new(config: ModelConfig, encoder: ImageEncoder, decoder: SamDecoder, device: Device) -> Self {
+    /// A predictor with both encoder and decoder; the encoder is prepared for inference.
+    pub fn new(
+        config: ModelConfig,
+        encoder: ImageEncoder,
+        decoder: SamDecoder,
+        device: Device,
+    ) -> Self {
         Self {
-            config,
-            encoder: Some(encoder),
-            decoder,
-            device,
+            encoder: Some(encoder.for_inference()),
+            ..Self::decoder_only(config, decoder, device)
         }
     }
 
     /// A decode-only predictor (embeddings come from elsewhere, e.g. the server).
     pub fn decoder_only(config: ModelConfig, decoder: SamDecoder, device: Device) -> Self {
+        let image_pe = decoder.prompt_encoder.dense_pe(&device);
         Self {
             config,
             encoder: None,
+            precision: Precision::F32,
             decoder,
+            image_pe,
             device,
         }
+    }
+
+    /// Runs the image encoder in `precision` (f16/bf16 are meant for GPU backends; the
+    /// embedding is returned as f32 either way). The decoder stays in f32.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.encoder = self.encoder.map(|e| cast_module(e, precision));
+        self.precision = precision;
+        self
     }
 
     /// The model configuration.
@@ -158,10 +178,28 @@ impl SamPredictor {
         let (input, input_size) = self.preprocess(image)?;
         Ok(Embedding {
             model: self.config.id,
-            tensor: encoder.forward(input),
+            tensor: self.encode(encoder, input),
             original_size: (image.height, image.width),
             input_size,
         })
+    }
+
+    /// Runs the encoder on a preprocessed `1×3×S×S` input in the predictor's precision.
+    fn encode(&self, encoder: &ImageEncoder, input: Tensor<4>) -> Tensor<4> {
+        if self.precision == Precision::F32 {
+            return encoder.forward(input);
+        }
+        encoder
+            .forward(input.cast(self.precision.dtype()))
+            .cast(FloatDType::F32)
+    }
+
+    /// The encoder on a preprocessed `1×3×S×S` input (benchmarks, evaluation caches).
+    pub fn embed_preprocessed(&self, input: Tensor<4>) -> Result<Tensor<4>, SamError> {
+        let encoder = self.encoder.as_ref().ok_or_else(|| {
+            SamError::InvalidEmbedding("this predictor has no image encoder".into())
+        })?;
+        Ok(self.encode(encoder, input))
     }
 
     /// Checks prompts against the image they refer to.
@@ -240,7 +278,11 @@ impl SamPredictor {
     }
 
     /// Decodes masks for one prompt set (`predict`).
-    pub fn predict(&self, embedding: &Embedding, prompt: &PromptInput) -> Result<Prediction, SamError> {
+    pub fn predict(
+        &self,
+        embedding: &Embedding,
+        prompt: &PromptInput,
+    ) -> Result<Prediction, SamError> {
         if embedding.model != self.config.id {
             return Err(SamError::InvalidEmbedding(format!(
                 "embedding was made by `{}` but this predictor runs `{}`",
@@ -256,8 +298,9 @@ impl SamPredictor {
         }
         self.validate(embedding, prompt)?;
         let prompts = self.model_prompts(embedding, prompt);
-        let out = self.decoder.decode(
+        let out = self.decoder.decode_with_pe(
             embedding.tensor.clone(),
+            self.image_pe.clone(),
             &prompts,
             prompt.mask_input.clone(),
             prompt.multimask,

@@ -44,12 +44,18 @@ impl PromptEncoderConfig {
                     device,
                 )),
             },
-            point_embeddings: (0..4).map(|_| EmbeddingConfig::new(1, d).init(device)).collect(),
+            point_embeddings: (0..4)
+                .map(|_| EmbeddingConfig::new(1, d).init(device))
+                .collect(),
             not_a_point_embed: EmbeddingConfig::new(1, d).init(device),
             mask_downscaling: MaskDownscaling {
-                conv1: Conv2dConfig::new([1, m / 4], [2, 2]).with_stride([2, 2]).init(device),
+                conv1: Conv2dConfig::new([1, m / 4], [2, 2])
+                    .with_stride([2, 2])
+                    .init(device),
                 norm1: LayerNorm2d::new(m / 4, device),
-                conv2: Conv2dConfig::new([m / 4, m], [2, 2]).with_stride([2, 2]).init(device),
+                conv2: Conv2dConfig::new([m / 4, m], [2, 2])
+                    .with_stride([2, 2])
+                    .init(device),
                 norm2: LayerNorm2d::new(m, device),
                 conv3: Conv2dConfig::new([m, d], [1, 1]).init(device),
             },
@@ -186,7 +192,10 @@ impl PromptEncoder {
     fn embed_points(&self, points: &[[f32; 2]], labels: &[i32], device: &Device) -> Tensor<2> {
         let n = points.len();
         // The +0.5 moves each click to the centre of its pixel.
-        let flat: Vec<f32> = points.iter().flat_map(|p| [p[0] + 0.5, p[1] + 0.5]).collect();
+        let flat: Vec<f32> = points
+            .iter()
+            .flat_map(|p| [p[0] + 0.5, p[1] + 0.5])
+            .collect();
         let coords = Tensor::<3>::from_data(TensorData::new(flat, [1, n, 2]), device);
         let pe = self
             .pe_layer

@@ -6,15 +6,21 @@ use burn::prelude::*;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
+use crate::image_encoder::ImageEncoderVit;
 use crate::mask_decoder::{DecoderOutput, MaskDecoder};
 use crate::prompt_encoder::{PromptEncoder, Prompts};
 use crate::tiny_vit::TinyVit;
 
 /// The image encoder of a model family.
+// One encoder exists per loaded model and is never moved in a hot path, so the size
+// difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ImageEncoder {
     /// TinyViT (LiteMedSAM, MobileSAM).
     TinyVit(TinyVit),
+    /// ViT-B/L/H (official SAM).
+    Vit(ImageEncoderVit),
 }
 
 impl ImageEncoder {
@@ -22,7 +28,16 @@ impl ImageEncoder {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         match self {
             ImageEncoder::TinyVit(encoder) => encoder.forward(input),
+            ImageEncoder::Vit(encoder) => encoder.forward(input),
         }
+    }
+
+    /// The encoder prepared for inference (batch norms folded into convolutions).
+    pub fn for_inference(mut self) -> Self {
+        if let ImageEncoder::TinyVit(encoder) = &mut self {
+            encoder.fold_batch_norms();
+        }
+        self
     }
 }
 
@@ -66,6 +81,9 @@ impl SamDecoder {
     /// - `embedding`: `1×256×64×64`
     /// - `prompts`: in the model input frame (resized image pixels)
     /// - `mask_input`: optional previous low-res logits `1×1×256×256`
+    ///
+    /// Recomputes the dense positional encoding; [`decode_with_pe`](Self::decode_with_pe)
+    /// reuses one computed by [`PromptEncoder::dense_pe`] (what the predictor does).
     pub fn decode(
         &self,
         embedding: Tensor<4>,
@@ -73,10 +91,22 @@ impl SamDecoder {
         mask_input: Option<Tensor<4>>,
         multimask_output: bool,
     ) -> DecoderOutput {
+        let image_pe = self.prompt_encoder.dense_pe(&embedding.device());
+        self.decode_with_pe(embedding, image_pe, prompts, mask_input, multimask_output)
+    }
+
+    /// [`decode`](Self::decode) with a precomputed `image_pe` (`1×256×64×64`).
+    pub fn decode_with_pe(
+        &self,
+        embedding: Tensor<4>,
+        image_pe: Tensor<4>,
+        prompts: &Prompts,
+        mask_input: Option<Tensor<4>>,
+        multimask_output: bool,
+    ) -> DecoderOutput {
         let device = embedding.device();
         let sparse = self.prompt_encoder.embed_sparse(prompts, &device);
         let dense = self.prompt_encoder.embed_dense(mask_input, &device);
-        let image_pe = self.prompt_encoder.dense_pe(&device);
         self.mask_decoder
             .forward(embedding, image_pe, sparse, dense, multimask_output)
     }

@@ -10,7 +10,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 
-use crate::common::{Conv2dBn, ConvBnSpec, LayerNorm2d};
+use crate::common::{Conv2dBn, ConvBnSpec, LayerNorm2d, window_partition, window_unpartition};
 
 /// How the input image becomes the first feature map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +157,37 @@ pub struct TinyVit {
     pub neck: Neck,
     /// Side of the output grid.
     pub embedding_size: usize,
+}
+
+impl TinyVit {
+    /// Folds every batch norm into its convolution (see [`Conv2dBn::fold`]).
+    pub fn fold_batch_norms(&mut self) {
+        self.patch_embed.conv1.fold();
+        self.patch_embed.conv2.fold();
+        for stage in &mut self.layers {
+            let merge = match stage {
+                Stage::Conv(layer) => {
+                    for block in &mut layer.blocks {
+                        block.conv1.fold();
+                        block.conv2.fold();
+                        block.conv3.fold();
+                    }
+                    layer.downsample.as_mut()
+                }
+                Stage::Attention(layer) => {
+                    for block in &mut layer.blocks {
+                        block.local_conv.fold();
+                    }
+                    layer.downsample.as_mut()
+                }
+            };
+            if let Some(merge) = merge {
+                merge.conv1.fold();
+                merge.conv2.fold();
+                merge.conv3.fold();
+            }
+        }
+    }
 }
 
 /// Every intermediate the parity tests compare: the stem output and each stage's output.
@@ -391,38 +422,22 @@ impl TinyVitBlock {
         let attended = if r == ws {
             self.attn.forward(x.clone())
         } else {
-            let pad = (ws - r % ws) % ws;
-            let padded_side = r + pad;
-            let n = padded_side / ws;
             let grid = x.clone().reshape([b, r, r, c]);
-            let grid = if pad > 0 {
-                let device = grid.device();
-                let grid = Tensor::cat(vec![grid, Tensor::zeros([b, r, pad, c], &device)], 2);
-                Tensor::cat(vec![grid, Tensor::zeros([b, pad, padded_side, c], &device)], 1)
-            } else {
-                grid
-            };
-            // Window partition: (B, n, ws, n, ws, C) → (B·n·n, ws·ws, C).
-            let windows = grid
-                .reshape([b * n, ws, n, ws * c])
-                .swap_dims(1, 2)
-                .reshape([b * n * n, ws * ws, c]);
-            let windows = self.attn.forward(windows);
-            // Window reverse.
-            let grid = windows
-                .reshape([b * n, n, ws, ws * c])
-                .swap_dims(1, 2)
-                .reshape([b, padded_side, padded_side, c]);
-            let grid = if pad > 0 {
-                grid.slice([0..b, 0..r, 0..r, 0..c])
-            } else {
-                grid
-            };
-            grid.reshape([b, l, c])
+            let (windows, padded) = window_partition(grid, ws);
+            let [n, _, _, _] = windows.dims();
+            let windows = self
+                .attn
+                .forward(windows.reshape([n, ws * ws, c]))
+                .reshape([n, ws, ws, c]);
+            window_unpartition(windows, ws, padded, (r, r)).reshape([b, l, c])
         };
         let x = x + attended;
         let map = x.swap_dims(1, 2).reshape([b, c, r, r]);
-        let x = self.local_conv.forward(map).reshape([b, c, l]).swap_dims(1, 2);
+        let x = self
+            .local_conv
+            .forward(map)
+            .reshape([b, c, l])
+            .swap_dims(1, 2);
         x.clone() + self.mlp.forward(x)
     }
 }
@@ -522,7 +537,8 @@ impl TinyVitMlp {
     }
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2.forward(gelu(self.fc1.forward(self.norm.forward(x))))
+        self.fc2
+            .forward(gelu(self.fc1.forward(self.norm.forward(x))))
     }
 }
 

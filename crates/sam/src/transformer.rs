@@ -6,7 +6,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
-use crate::common::MlpBlock;
+use crate::common::{MlpActivation, MlpBlock};
 
 /// Sizes of the two-way transformer.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +38,8 @@ impl TwoWayTransformerConfig {
     /// Builds the transformer with freshly initialised weights.
     pub fn init(&self, device: &Device) -> TwoWayTransformer {
         let d = self.embedding_dim;
-        let cross = |device| Attention::new(d, self.num_heads, self.attention_downsample_rate, device);
+        let cross =
+            |device| Attention::new(d, self.num_heads, self.attention_downsample_rate, device);
         TwoWayTransformer {
             layers: (0..self.depth)
                 .map(|i| TwoWayAttentionBlock {
@@ -46,7 +47,7 @@ impl TwoWayTransformerConfig {
                     norm1: LayerNormConfig::new(d).init(device),
                     cross_attn_token_to_image: cross(device),
                     norm2: LayerNormConfig::new(d).init(device),
-                    mlp: MlpBlock::new(d, self.mlp_dim, device),
+                    mlp: MlpBlock::new(d, self.mlp_dim, MlpActivation::Relu, device),
                     norm3: LayerNormConfig::new(d).init(device),
                     norm4: LayerNormConfig::new(d).init(device),
                     cross_attn_image_to_token: cross(device),
@@ -88,7 +89,8 @@ impl Attention {
 
     fn separate_heads(&self, x: Tensor<3>) -> Tensor<4> {
         let [b, n, c] = x.dims();
-        x.reshape([b, n, self.num_heads, c / self.num_heads]).swap_dims(1, 2)
+        x.reshape([b, n, self.num_heads, c / self.num_heads])
+            .swap_dims(1, 2)
     }
 
     /// `q`: `B×Nq×C`, `k`/`v`: `B×Nk×C` → `B×Nq×C`.
@@ -155,7 +157,10 @@ impl TwoWayAttentionBlock {
 
         let q = queries.clone() + query_pe;
         let k = keys.clone() + key_pe;
-        let keys = keys + self.cross_attn_image_to_token.forward(k, q, queries.clone());
+        let keys = keys
+            + self
+                .cross_attn_image_to_token
+                .forward(k, q, queries.clone());
         let keys = self.norm4.forward(keys);
         (queries, keys)
     }
@@ -190,7 +195,8 @@ impl TwoWayTransformer {
 
         let (mut queries, mut keys) = (point_embedding.clone(), image_embedding);
         for layer in &self.layers {
-            (queries, keys) = layer.forward(queries, keys, point_embedding.clone(), image_pe.clone());
+            (queries, keys) =
+                layer.forward(queries, keys, point_embedding.clone(), image_pe.clone());
         }
         let q = queries.clone() + point_embedding;
         let k = keys.clone() + image_pe;

@@ -304,7 +304,11 @@ fn pil_bilinear_coeffs(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)
                 .map(|&w| {
                     let k = if total != 0.0 { w / total } else { w };
                     let scaled = k * (1u64 << PIL_PRECISION_BITS) as f64;
-                    if k < 0.0 { (scaled - 0.5) as i32 } else { (scaled + 0.5) as i32 }
+                    if k < 0.0 {
+                        (scaled - 0.5) as i32
+                    } else {
+                        (scaled + 0.5) as i32
+                    }
                 })
                 .collect();
             (xmin, fixed)
@@ -337,7 +341,11 @@ pub fn resize_bilinear_pil(image: &RgbImage, new_h: usize, new_w: usize) -> RgbI
                 }
             }
         }
-        RgbImage { width: new_w, height: image.height, pixels: out }
+        RgbImage {
+            width: new_w,
+            height: image.height,
+            pixels: out,
+        }
     } else {
         image.clone()
     };
@@ -355,7 +363,11 @@ pub fn resize_bilinear_pil(image: &RgbImage, new_h: usize, new_w: usize) -> RgbI
             out[y * row_len + i] = pil_clip8(acc);
         }
     }
-    RgbImage { width: new_w, height: new_h, pixels: out }
+    RgbImage {
+        width: new_w,
+        height: new_h,
+        pixels: out,
+    }
 }
 
 /// LiteMedSAM input: min–max normalise the resized image to [0, 1] over all channels
@@ -366,7 +378,9 @@ pub fn min_max_normalize_pad(resized: &RgbImage, size: usize) -> Vec<f32> {
         .iter()
         .fold((u8::MAX, u8::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     let range = (hi as f64 - lo as f64).max(1e-8);
-    pad_chw(resized, size, |_, v| ((v as f64 - lo as f64) / range) as f32)
+    pad_chw(resized, size, |_, v| {
+        ((v as f64 - lo as f64) / range) as f32
+    })
 }
 
 /// SAM ViT input: `(x - mean) / std` per channel, zero-pad bottom/right, CHW order.

@@ -51,7 +51,10 @@ fn f32_export_round_trips_exactly_and_f16_keeps_masks() {
     let original = decoder_of(lite_medsam());
     let f32_bytes = export_decoder(&config, &original, ExportDtype::F32).unwrap();
     let f16_bytes = export_decoder(&config, &original, ExportDtype::F16).unwrap();
-    assert!(f16_bytes.len() < f32_bytes.len() * 6 / 10, "f16 is about half the size");
+    assert!(
+        f16_bytes.len() < f32_bytes.len() * 6 / 10,
+        "f16 is about half the size"
+    );
 
     let reference = SamPredictor::decoder_only(config.clone(), original, device());
     let from_f32 = SamPredictor::decoder_only(

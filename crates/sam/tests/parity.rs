@@ -16,7 +16,9 @@ fn image_entry(name: &str) -> &'static Value {
 }
 
 fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("manifest field {key}"))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("manifest field {key}"))
 }
 
 #[test]
@@ -27,7 +29,10 @@ fn preprocessing_matches_opencv_and_numpy_exactly() {
         let (h, w) = preprocess_shape(image.height, image.width, 256);
         assert_eq!(
             (h as u64, w as u64),
-            (entry["newh"].as_u64().unwrap(), entry["neww"].as_u64().unwrap())
+            (
+                entry["newh"].as_u64().unwrap(),
+                entry["neww"].as_u64().unwrap()
+            )
         );
         let resized = resize_area(&image, h, w);
         let expected = golden::<u8>(str_field(entry, "resized_u8"));
@@ -46,7 +51,11 @@ fn preprocessing_matches_opencv_and_numpy_exactly() {
 
 #[test]
 fn tiny_vit_stages_and_embedding_match_pytorch() {
-    let ImageEncoder::TinyVit(encoder) = &lite_medsam().image_encoder;
+    // The production path: batch norms folded into the convolutions.
+    let ImageEncoder::TinyVit(encoder) = &lite_medsam().image_encoder.clone().for_inference()
+    else {
+        panic!("LiteMedSAM has a TinyViT encoder");
+    };
     for name in IMAGES {
         let entry = image_entry(name);
         let input = tensor::<4>(&golden(str_field(entry, "input")));
@@ -62,7 +71,10 @@ fn tiny_vit_stages_and_embedding_match_pytorch() {
             let diff = max_abs_diff(&strided(full, stride), &expected.data);
             let scale = expected.data.iter().fold(0f32, |m, v| m.max(v.abs()));
             println!("{name} {stage}: max |Δ| = {diff:.2e} (max |x| = {scale:.1})");
-            assert!(diff <= 1e-4 * scale.max(1.0), "{name} {stage}: max |Δ| = {diff}");
+            assert!(
+                diff <= 1e-4 * scale.max(1.0),
+                "{name} {stage}: max |Δ| = {diff}"
+            );
         }
         let embedding = golden::<f32>(str_field(entry, "embedding"));
         let diff = max_abs_diff(&values(trace.embedding), &embedding.data);
@@ -109,8 +121,14 @@ fn prompt_embeddings_match_pytorch() {
     let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
     let predictor_frame = |entry: &Value, case: &Value| {
         let (points, labels, bbox) = case_prompts(case);
-        let orig = (entry["height"].as_u64().unwrap() as usize, entry["width"].as_u64().unwrap() as usize);
-        let resized = (entry["newh"].as_u64().unwrap() as usize, entry["neww"].as_u64().unwrap() as usize);
+        let orig = (
+            entry["height"].as_u64().unwrap() as usize,
+            entry["width"].as_u64().unwrap() as usize,
+        );
+        let resized = (
+            entry["newh"].as_u64().unwrap() as usize,
+            entry["neww"].as_u64().unwrap() as usize,
+        );
         Prompts {
             points: points
                 .iter()
@@ -132,7 +150,11 @@ fn prompt_embeddings_match_pytorch() {
             }
             let sparse = model.prompt_encoder.embed_sparse(&prompts, &device());
             let expected = golden::<f32>(str_field(case, "sparse"));
-            assert_eq!(sparse.dims().to_vec(), expected.shape, "{name}/{case_name} sparse shape");
+            assert_eq!(
+                sparse.dims().to_vec(),
+                expected.shape,
+                "{name}/{case_name} sparse shape"
+            );
             let diff = max_abs_diff(&values(sparse), &expected.data);
             assert!(diff <= 1e-4, "{name}/{case_name} sparse max |Δ| = {diff}");
 
@@ -185,7 +207,8 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
                 };
                 let prediction = predictor.predict(&embedding, &prompt).unwrap();
                 let lowres = golden::<f32>(str_field(out, "lowres"));
-                let d_logits = max_abs_diff(&values(prediction.low_res_logits.clone()), &lowres.data);
+                let d_logits =
+                    max_abs_diff(&values(prediction.low_res_logits.clone()), &lowres.data);
                 let iou = golden::<f32>(str_field(out, "iou"));
                 let d_iou = max_abs_diff(&prediction.iou_predictions, &iou.data);
                 let masks = golden::<u8>(str_field(out, "masks"));
@@ -199,14 +222,30 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
                 println!(
                     "{name}/{case_name}/{mode}: logits |Δ| {d_logits:.2e}, iou |Δ| {d_iou:.2e}, mask IoU ≥ {min_iou:.5}"
                 );
-                assert!(d_logits <= 2e-3, "{name}/{case_name}/{mode}: logits max |Δ| = {d_logits}");
-                assert!(d_iou <= 1e-4, "{name}/{case_name}/{mode}: IoU max |Δ| = {d_iou}");
-                assert!(min_iou >= 0.999, "{name}/{case_name}/{mode}: mask IoU = {min_iou}");
-                worst = (worst.0.max(d_logits), worst.1.max(d_iou), worst.2.min(min_iou));
+                assert!(
+                    d_logits <= 2e-3,
+                    "{name}/{case_name}/{mode}: logits max |Δ| = {d_logits}"
+                );
+                assert!(
+                    d_iou <= 1e-4,
+                    "{name}/{case_name}/{mode}: IoU max |Δ| = {d_iou}"
+                );
+                assert!(
+                    min_iou >= 0.999,
+                    "{name}/{case_name}/{mode}: mask IoU = {min_iou}"
+                );
+                worst = (
+                    worst.0.max(d_logits),
+                    worst.1.max(d_iou),
+                    worst.2.min(min_iou),
+                );
             }
         }
     }
-    println!("worst: logits {:.2e}, iou {:.2e}, mask IoU {:.5}", worst.0, worst.1, worst.2);
+    println!(
+        "worst: logits {:.2e}, iou {:.2e}, mask IoU {:.5}",
+        worst.0, worst.1, worst.2
+    );
 }
 
 #[test]
@@ -217,11 +256,51 @@ fn end_to_end_from_png_matches_pytorch_embedding() {
     let predictor = SamPredictor::new(config, encoder, decoder, device());
     let name = "retina";
     let entry = image_entry(name);
-    let embedding = predictor.embed(&fixture_image(&format!("images/{name}.png"))).unwrap();
+    let embedding = predictor
+        .embed(&fixture_image(&format!("images/{name}.png")))
+        .unwrap();
     let expected = golden::<f32>(str_field(entry, "embedding"));
     let diff = max_abs_diff(&values(embedding.tensor.clone()), &expected.data);
     assert!(diff <= 1e-4, "embedding from PNG: max |Δ| = {diff}");
     let newh = entry["newh"].as_u64().unwrap() as usize;
     let neww = entry["neww"].as_u64().unwrap() as usize;
     assert_eq!(embedding.input_size, (newh, neww));
+}
+
+#[test]
+fn sam_vit_preprocessing_matches_pil_and_torch_exactly() {
+    use sam::transforms::{mean_std_normalize_pad, resize_bilinear_pil};
+    use sha2::{Digest, Sha256};
+    let text = std::fs::read_to_string(fixtures().join("golden/sam_vit_preprocess.json")).unwrap();
+    let golden: Value = serde_json::from_str(&text).unwrap();
+    let sam::Preprocessing::SamVit { mean, std } = sam::Preprocessing::SAM_VIT else {
+        unreachable!()
+    };
+    for name in IMAGES {
+        let entry = &golden["images"][name];
+        let image = fixture_image(&format!("images/{name}.png"));
+        let (h, w) = preprocess_shape(image.height, image.width, 1024);
+        let shape: Vec<u64> = entry["resized_shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(shape, vec![h as u64, w as u64, 3]);
+        let resized = resize_bilinear_pil(&image, h, w);
+        let digest = format!("{:x}", Sha256::digest(&resized.pixels));
+        assert_eq!(
+            digest,
+            str_field(entry, "resized_sha256"),
+            "{name}: PIL resize differs"
+        );
+        let input = mean_std_normalize_pad(&resized, 1024, mean, std);
+        let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let digest = format!("{:x}", Sha256::digest(&bytes));
+        assert_eq!(
+            digest,
+            str_field(entry, "input_sha256"),
+            "{name}: normalised input differs"
+        );
+    }
 }

@@ -22,7 +22,10 @@ pub struct ExportArgs {
 
 /// Runs the command.
 pub fn run(args: &ExportArgs) -> Result<(), CliError> {
-    let dtype: ExportDtype = args.dtype.parse().map_err(|e: String| CliError::arg("--dtype", e))?;
+    let dtype: ExportDtype = args
+        .dtype
+        .parse()
+        .map_err(|e: String| CliError::arg("--dtype", e))?;
     let predictor = args.model.load()?;
     let bytes = export_decoder(predictor.config(), predictor.decoder(), dtype)
         .map_err(|e| CliError::model("export", e))?;

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod bench_encoder;
 pub mod embed;
+pub mod eval;
 pub mod export;
 pub mod segment;
+pub mod serve;

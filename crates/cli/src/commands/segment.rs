@@ -1,6 +1,6 @@
 //! `samscope segment`: prompts in original pixels → best mask PNG, low-res logits, JSON.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use sam::PromptInput;
@@ -62,7 +62,14 @@ fn parse_numbers(flag: &'static str, text: &str, counts: &[usize]) -> Result<Vec
     if !counts.contains(&values.len()) || values.iter().any(|v| !v.is_finite()) {
         return Err(CliError::arg(
             flag,
-            format!("`{text}` must have {} finite numbers", counts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ")),
+            format!(
+                "`{text}` must have {} finite numbers",
+                counts
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
         ));
     }
     Ok(values)
@@ -73,8 +80,8 @@ pub fn parse_point(text: &str) -> Result<([f64; 2], i32), CliError> {
     let v = parse_numbers("--point", text, &[2, 3])?;
     let label = match v.get(2) {
         None => 1,
-        Some(&l) if l == 1.0 => 1,
-        Some(&l) if l == 0.0 => 0,
+        Some(&1.0) => 1,
+        Some(&0.0) => 0,
         Some(l) => {
             return Err(CliError::arg(
                 "--point",
@@ -91,10 +98,12 @@ pub fn parse_box(text: &str) -> Result<[f64; 4], CliError> {
     Ok([v[0], v[1], v[2], v[3]])
 }
 
-fn mask_input_tensor(path: &PathBuf, size: usize, device: &Device) -> Result<Tensor<4>, CliError> {
+fn mask_input_tensor(path: &Path, size: usize, device: &Device) -> Result<Tensor<4>, CliError> {
     let arr = read_npy_f32("--mask-input", path)?;
     let plane_ok = arr.shape.len() >= 2 && arr.shape[arr.shape.len() - 2..] == [size, size];
-    let leading_ones = arr.shape[..arr.shape.len().saturating_sub(2)].iter().all(|&d| d == 1);
+    let leading_ones = arr.shape[..arr.shape.len().saturating_sub(2)]
+        .iter()
+        .all(|&d| d == 1);
     if !(plane_ok && leading_ones && arr.shape.len() <= 4) {
         return Err(CliError::arg(
             "--mask-input",
@@ -105,7 +114,10 @@ fn mask_input_tensor(path: &PathBuf, size: usize, device: &Device) -> Result<Ten
             ),
         ));
     }
-    Ok(Tensor::from_data(TensorData::new(arr.data, [1, 1, size, size]), device))
+    Ok(Tensor::from_data(
+        TensorData::new(arr.data, [1, 1, size, size]),
+        device,
+    ))
 }
 
 /// Runs the command.
@@ -161,7 +173,10 @@ pub fn run(args: &SegmentArgs) -> Result<(), CliError> {
             chosen,
             area: mask.area(),
         };
-        println!("{}", serde_json::to_string(&summary).expect("summary serialises"));
+        println!(
+            "{}",
+            serde_json::to_string(&summary).expect("summary serialises")
+        );
     }
     Ok(())
 }

@@ -3,6 +3,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+
+/// Same allocator as the binaries: the CPU backend allocates per op.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::OnceLock;
 
 use burn::prelude::*;
@@ -34,10 +38,7 @@ pub fn golden<T: NpyElement>(rel: &str) -> NpyArray<T> {
 
 /// The real LiteMedSAM checkpoint (`scripts/fetch-model.sh` puts it there).
 pub fn checkpoint_path() -> PathBuf {
-    let home = std::env::var_os("SAMSCOPE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope"));
-    let path = home.join("lite_medsam.pth");
+    let path = sam::checkpoint::default_checkpoint_path();
     assert!(
         path.is_file(),
         "{} is missing: run scripts/fetch-model.sh (the README's test command does)",
@@ -62,7 +63,9 @@ pub fn lite_medsam() -> &'static Sam {
 
 /// A fixture image decoded to 8-bit RGB.
 pub fn fixture_image(rel: &str) -> RgbImage {
-    let img = image::open(fixtures().join(rel)).expect("fixture image decodes").to_rgb8();
+    let img = image::open(fixtures().join(rel))
+        .expect("fixture image decodes")
+        .to_rgb8();
     let (w, h) = img.dimensions();
     RgbImage::new(w as usize, h as usize, img.into_raw()).unwrap()
 }
@@ -86,7 +89,10 @@ pub fn strided(t: Vec<f32>, stride: usize) -> Vec<f32> {
 /// Largest absolute difference; panics on length mismatch.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "lengths differ");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Intersection over union of two binary masks (1.0 when both are empty).
@@ -97,7 +103,11 @@ pub fn mask_iou(a: &[u8], b: &[u8]) -> f64 {
         inter += usize::from(x != 0 && y != 0);
         union += usize::from(x != 0 || y != 0);
     }
-    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
+    }
 }
 
 /// Names of the golden images.

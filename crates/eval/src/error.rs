@@ -1,0 +1,118 @@
+//! The one error type of the evaluator; every variant names the file, folder or option at
+//! fault and, where there is one, what to do about it.
+
+use std::path::PathBuf;
+
+/// Why an evaluation could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// A file or folder could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A scan could not be decoded.
+    #[error("{}: {source}", path.display())]
+    Image {
+        /// The scan.
+        path: PathBuf,
+        /// Why.
+        source: imaging::ImagingError,
+    },
+    /// A ground-truth mask could not be decoded or has the wrong kind of pixels.
+    #[error("{}: {message}", path.display())]
+    Mask {
+        /// The mask file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The data folder does not look like the layout it was said to be.
+    #[error("{}: {message}", path.display())]
+    Layout {
+        /// The folder or file that is missing or unexpected.
+        path: PathBuf,
+        /// What the layout expects there.
+        message: String,
+    },
+    /// A layout needs volume formats (NIfTI/NRRD) samscope cannot read yet.
+    #[error(
+        "layout `{layout}` reads {what}, which samscope cannot decode yet (the medical scan \
+         formats issue, #6); export the slices as PNG image/label pairs and use `--layout generic`"
+    )]
+    NeedsVolumeFormats {
+        /// The layout asked for.
+        layout: &'static str,
+        /// The files it would read.
+        what: &'static str,
+    },
+    /// An option value is invalid.
+    #[error("{option}: {message}")]
+    Option {
+        /// The option, e.g. `--shard`.
+        option: &'static str,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+    /// The output folder holds results that do not fit this run.
+    #[error("{}: {message}", path.display())]
+    Output {
+        /// The output folder or file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The model refused an image or a prompt.
+    #[error("{context}: {source}")]
+    Model {
+        /// The image (and prompt) concerned.
+        context: String,
+        /// Why.
+        source: sam::SamError,
+    },
+}
+
+impl EvalError {
+    /// An I/O failure on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        EvalError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A bad mask file.
+    pub fn mask(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        EvalError::Mask {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A data folder that does not match its layout.
+    pub fn layout(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        EvalError::Layout {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A bad option value.
+    pub fn option(option: &'static str, message: impl Into<String>) -> Self {
+        EvalError::Option {
+            option,
+            message: message.into(),
+        }
+    }
+
+    /// An output folder problem.
+    pub fn output(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        EvalError::Output {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Scoring one image: every ground-truth instance under every protocol, all decoded from
+//! the image's one embedding (mask → metrics, the last step of the pipeline).
+
+use std::time::Instant;
+
+use sam::{BinaryMask, Embedding, Prediction, PromptInput, SamPredictor};
+
+use crate::error::EvalError;
+use crate::ground_truth::GroundTruth;
+use crate::instances::{Instance, InstanceMode, extract};
+use crate::metrics::{Spacing, iou, score};
+use crate::protocols::{Prompt, Protocol, ProtocolOptions, corrective_click, first_prompt, flags};
+use crate::record::{EmptyRecord, InstanceResult, PromptRecord, Rle};
+
+/// What to measure, shared by every image of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOptions {
+    /// Protocols, each applied to every instance.
+    pub protocols: Vec<Protocol>,
+    /// How label maps split into instances.
+    pub instances: InstanceMode,
+    /// Protocol parameters.
+    pub prompt: ProtocolOptions,
+    /// NSD tolerance, mm.
+    pub nsd_tolerance_mm: f64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self {
+            protocols: vec![Protocol::Centroid],
+            instances: InstanceMode::Class,
+            prompt: ProtocolOptions::default(),
+            nsd_tolerance_mm: 2.0,
+        }
+    }
+}
+
+/// The scores of one image, and the declared classes it lacks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageScores {
+    /// One per instance and protocol, protocol-major.
+    pub results: Vec<InstanceResult>,
+    /// Skipped, counted.
+    pub empty: Vec<EmptyRecord>,
+}
+
+/// Scores every instance of `truth` (the ground truth of image `id`) under every protocol
+/// of `options`, decoding from `embedding`.
+pub fn evaluate_image(
+    predictor: &SamPredictor,
+    embedding: &Embedding,
+    id: &str,
+    truth: &GroundTruth,
+    spacing: Spacing,
+    options: &EvalOptions,
+) -> Result<ImageScores, EvalError> {
+    let found = extract(truth, options.instances);
+    let mut results = Vec::new();
+    for &protocol in &options.protocols {
+        for instance in &found.instances {
+            let gt = instance.mask(truth.width, truth.height);
+            results.push(score_instance(
+                predictor, embedding, id, instance, &gt, protocol, spacing, options,
+            )?);
+        }
+    }
+    Ok(ImageScores {
+        results,
+        empty: found
+            .empty
+            .into_iter()
+            .map(|e| EmptyRecord {
+                class: e.class,
+                value: e.value,
+            })
+            .collect(),
+    })
+}
+
+/// One decoder call, timed.
+fn decode(
+    predictor: &SamPredictor,
+    embedding: &Embedding,
+    input: &PromptInput,
+    context: &dyn Fn() -> String,
+) -> Result<(Prediction, f64), EvalError> {
+    let start = Instant::now();
+    let prediction = predictor
+        .predict(embedding, input)
+        .map_err(|source| EvalError::Model {
+            context: context(),
+            source,
+        })?;
+    Ok((prediction, start.elapsed().as_secs_f64()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn score_instance(
+    predictor: &SamPredictor,
+    embedding: &Embedding,
+    id: &str,
+    instance: &Instance,
+    gt: &BinaryMask,
+    protocol: Protocol,
+    spacing: Spacing,
+    options: &EvalOptions,
+) -> Result<InstanceResult, EvalError> {
+    let key = instance.key();
+    let context = || format!("{id}: {} {key} ({protocol})", instance.class);
+    let (prompt, raised) = first_prompt(
+        protocol,
+        &instance.pixels,
+        gt.width,
+        gt.height,
+        &options.prompt,
+        &[id, &instance.class, &key],
+    );
+    let mut flags: Vec<String> = raised.iter().map(|f| f.to_string()).collect();
+    let mut input = prompt.to_input();
+    let (mut prediction, mut seconds) = decode(predictor, embedding, &input, &context)?;
+    let mut decodes = 1;
+    let mut chosen = if input.multimask {
+        prediction.best()
+    } else {
+        0
+    };
+    let mut clicks = Vec::new();
+    if protocol == Protocol::Iterative {
+        clicks.push(iou(gt, &prediction.masks[chosen]).unwrap_or(0.0));
+        while clicks.len() < options.prompt.clicks {
+            let Some((point, label)) = corrective_click(gt, &prediction.masks[chosen]) else {
+                flags.push(flags::PERFECT_EARLY.to_string());
+                break;
+            };
+            input.points.push(point);
+            input.labels.push(label);
+            input.mask_input = Some(prediction.low_res_logits.clone().narrow(1, chosen, 1));
+            input.multimask = false;
+            let (next, s) = decode(predictor, embedding, &input, &context)?;
+            (prediction, chosen) = (next, 0);
+            seconds += s;
+            decodes += 1;
+            clicks.push(iou(gt, &prediction.masks[chosen]).unwrap_or(0.0));
+        }
+        // An exact mask stays exact: later clicks would change nothing.
+        let last = clicks.last().copied().unwrap_or(0.0);
+        clicks.resize(options.prompt.clicks.max(clicks.len()), last);
+    }
+    let mask = &prediction.masks[chosen];
+    let scores =
+        score(gt, mask, spacing, options.nsd_tolerance_mm).expect("instances always have pixels");
+    if mask.area() == 0 {
+        flags.push(flags::EMPTY_PREDICTION.to_string());
+    }
+    let given = Prompt {
+        points: input.points,
+        labels: input.labels,
+        bbox: input.bbox,
+        multimask: input.multimask,
+    };
+    Ok(InstanceResult {
+        protocol: protocol.as_str().to_string(),
+        class: instance.class.clone(),
+        value: instance.value,
+        component: instance.component,
+        instance: key,
+        area: instance.pixels.len(),
+        prompt: PromptRecord {
+            text: given.describe(),
+            points: given.points,
+            labels: given.labels,
+            bbox: given.bbox,
+        },
+        chosen,
+        predicted_iou: f64::from(prediction.iou_predictions[chosen]),
+        dice: scores.dice,
+        iou: scores.iou,
+        hd95: scores.hd95,
+        nsd: scores.nsd,
+        flags,
+        clicks,
+        decodes,
+        decode_seconds: seconds,
+        truth: Rle::encode(gt),
+        prediction: Rle::encode(mask),
+    })
+}

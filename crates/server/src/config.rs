@@ -1,0 +1,131 @@
+//! What the server is told at start: where to listen, where to keep data, its token,
+//! what to serve at `/`, and its limits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::ServerError;
+
+/// Upper bounds on requests and on the server's own resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Largest upload body, bytes (default 64 MiB).
+    pub max_upload_bytes: usize,
+    /// Largest decoded image, pixels (default 100 MP).
+    pub max_pixels: u64,
+    /// Largest allocation an image decoder may make, bytes (default 2 GiB).
+    pub max_decoder_alloc: u64,
+    /// Encoder jobs that may wait behind the running one before requests get 503
+    /// (default 8).
+    pub queue_capacity: usize,
+    /// Longest time one request may take (default 120 s).
+    pub request_timeout: Duration,
+    /// Bytes of encoded embeddings kept in memory (default 256 MiB).
+    pub memory_cache_bytes: usize,
+    /// Uploads decoded at the same time; more wait their turn (default 4).
+    pub max_concurrent_uploads: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        let imaging = imaging::Limits::default();
+        Self {
+            max_upload_bytes: imaging.max_bytes,
+            max_pixels: imaging.max_pixels,
+            max_decoder_alloc: imaging.max_alloc,
+            queue_capacity: 8,
+            request_timeout: Duration::from_secs(120),
+            memory_cache_bytes: 256 << 20,
+            max_concurrent_uploads: 4,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The decode limits for one upload.
+    pub fn imaging(&self) -> imaging::Limits {
+        imaging::Limits {
+            max_bytes: self.max_upload_bytes,
+            max_pixels: self.max_pixels,
+            max_alloc: self.max_decoder_alloc,
+        }
+    }
+}
+
+/// Everything [`crate::Server::bind`] needs besides the models.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Images, the embedding cache and exported decoders live here.
+    pub data_dir: PathBuf,
+    /// When set, uploads need `Authorization: Bearer <token>`; required off loopback.
+    pub token: Option<String>,
+    /// The viewer bundle (Trunk's output), served at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// More files served at `/` where the bundle has none (the repository's `static/`).
+    pub static_dir: Option<PathBuf>,
+    /// Request and resource limits.
+    pub limits: ServerLimits,
+}
+
+impl ServerConfig {
+    /// Loopback-only, no token, nothing served at `/`, default limits.
+    pub fn new(addr: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            addr,
+            data_dir: data_dir.into(),
+            token: None,
+            web_dir: None,
+            static_dir: None,
+            limits: ServerLimits::default(),
+        }
+    }
+
+    /// Refuses a non-loopback address without a token, and tokens a header cannot carry.
+    pub fn check(&self) -> Result<(), ServerError> {
+        match &self.token {
+            Some(token) if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) => {
+                Err(ServerError::BadToken)
+            }
+            None if !self.addr.ip().is_loopback() => Err(ServerError::Insecure { addr: self.addr }),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(addr: &str, token: Option<&str>) -> ServerConfig {
+        ServerConfig {
+            token: token.map(str::to_string),
+            ..ServerConfig::new(addr.parse().unwrap(), "/tmp/x")
+        }
+    }
+
+    #[test]
+    fn non_loopback_needs_a_token() {
+        assert!(config("127.0.0.1:0", None).check().is_ok());
+        assert!(config("[::1]:8080", None).check().is_ok());
+        assert!(matches!(
+            config("0.0.0.0:8080", None).check(),
+            Err(ServerError::Insecure { .. })
+        ));
+        assert!(matches!(
+            config("192.168.1.2:8080", None).check(),
+            Err(ServerError::Insecure { .. })
+        ));
+        assert!(config("0.0.0.0:8080", Some("s3cret-token")).check().is_ok());
+        assert!(matches!(
+            config("0.0.0.0:8080", Some("")).check(),
+            Err(ServerError::BadToken)
+        ));
+        assert!(matches!(
+            config("127.0.0.1:0", Some("two words")).check(),
+            Err(ServerError::BadToken)
+        ));
+    }
+}

@@ -1,0 +1,237 @@
+//! The server's two error types: [`ApiError`] (one HTTP failure, mapped to a status and a
+//! JSON body in one place) and [`ServerError`] (why the server could not start).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use imaging::ImagingError;
+use serde::Serialize;
+
+use crate::image_id::ImageId;
+
+/// Longest piece of client input echoed back in an error.
+const ECHO_MAX: usize = 64;
+
+/// `text` cut to [`ECHO_MAX`] characters, for echoing client input safely.
+pub(crate) fn echo(text: &str) -> String {
+    let mut out: String = text.chars().take(ECHO_MAX).collect();
+    if text.chars().count() > ECHO_MAX {
+        out.push('…');
+    }
+    out
+}
+
+/// Every way a request can fail. The response is `{ "error": code, "detail": message }`
+/// with the status of [`ApiError::status`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the upload has no bytes.
+    #[error("the request body is empty; send the image file's bytes as the body")]
+    EmptyBody,
+    /// 400: a query parameter or header is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400: the path does not hold a valid image id.
+    #[error("image ids are 64 lower-case hexadecimal characters (a sha256)")]
+    BadId,
+    /// 401: the server has a token and the request did not carry it.
+    #[error("this server needs `Authorization: Bearer <token>` for uploads")]
+    Unauthorized,
+    /// 403: a loopback-only server got a request for another host name (DNS rebinding).
+    #[error("this server only answers requests addressed to localhost, 127.0.0.1 or [::1]")]
+    ForeignHost,
+    /// 404: no image with this id was uploaded (or its stored copy was damaged).
+    #[error("no image with id {0}; upload it with POST /api/v1/images")]
+    ImageNotFound(ImageId),
+    /// 404: the model is unknown or not loaded on this server.
+    #[error("{0}")]
+    UnknownModel(String),
+    /// 404: no such route.
+    #[error("no such endpoint; see docs/api.md")]
+    NotFound,
+    /// 405: the route exists but not with this method.
+    #[error("this endpoint does not accept that method; see docs/api.md")]
+    MethodNotAllowed,
+    /// 413: the upload or the decoded image is over a limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415: the body is not an image format the server reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: the format is recognised but the content is broken.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 503: the encoder queue is full; retry after the given number of seconds.
+    #[error("the encoder queue is full; retry in {retry_after_s} s")]
+    Busy {
+        /// Value of the `Retry-After` header.
+        retry_after_s: u64,
+    },
+    /// 503: the request took longer than the server's timeout.
+    #[error(
+        "the request took longer than {seconds} s; retry (a running encoder job keeps going and its result is cached)"
+    )]
+    Timeout {
+        /// The timeout in seconds.
+        seconds: u64,
+    },
+    /// 500: a server-side failure; the detail is logged, not sent.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    detail: &'a str,
+}
+
+impl ApiError {
+    /// A server-side failure with a detail for the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ApiError::Internal(detail.into())
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::EmptyBody | ApiError::BadRequest(_) | ApiError::BadId => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::ForeignHost => StatusCode::FORBIDDEN,
+            ApiError::ImageNotFound(_) | ApiError::UnknownModel(_) | ApiError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Busy { .. } | ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code in the `error` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::EmptyBody => "empty_body",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::BadId => "bad_id",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::ForeignHost => "foreign_host",
+            ApiError::ImageNotFound(_) => "image_not_found",
+            ApiError::UnknownModel(_) => "unknown_model",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Unprocessable(_) => "unprocessable_image",
+            ApiError::Busy { .. } => "busy",
+            ApiError::Timeout { .. } => "timeout",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let detail = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                "internal error; the server log has the details".to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: self.code(),
+            detail: &detail,
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Busy { retry_after_s } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            ApiError::Timeout { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<ImagingError> for ApiError {
+    fn from(err: ImagingError) -> Self {
+        match err {
+            ImagingError::Empty => ApiError::EmptyBody,
+            ImagingError::UnsupportedFormat(_) => ApiError::UnsupportedMediaType(err.to_string()),
+            ImagingError::Corrupt(..) | ImagingError::NoPixels => {
+                ApiError::Unprocessable(err.to_string())
+            }
+            ImagingError::TooLarge(_) => ApiError::TooLarge(err.to_string()),
+        }
+    }
+}
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A non-loopback address without a token.
+    #[error(
+        "--addr {addr} is reachable from other machines; give --token TOKEN (or $SAMSCOPE_TOKEN) so uploads need `Authorization: Bearer`, or bind 127.0.0.1"
+    )]
+    Insecure {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The token is empty or has characters a header cannot carry.
+    #[error("--token must be non-empty visible ASCII without spaces")]
+    BadToken,
+    /// The data directory could not be created or written.
+    #[error("data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory or file concerned.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A model's weights id is not a sha256 in hex.
+    #[error(
+        "the weights id of `{model}` must be the checkpoint's sha256 (64 lower-case hex characters)"
+    )]
+    BadWeightsId {
+        /// The model.
+        model: sam::ModelId,
+    },
+    /// No model was given.
+    #[error("the server needs at least one model")]
+    NoModel,
+    /// The decoder of a model could not be exported for the browser.
+    #[error("exporting the decoder of `{model}`: {source}")]
+    Export {
+        /// The model.
+        model: sam::ModelId,
+        /// Why.
+        source: sam::SamError,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The async runtime, encoder thread or accept loop failed.
+    #[error("server runtime: {0}")]
+    Runtime(std::io::Error),
+}

@@ -1,0 +1,333 @@
+//! The router and its handlers: API v1 (see `docs/api.md`), health, metrics, and the
+//! viewer bundle at `/`.
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use sam::export::{self, ExportDtype};
+use sam::{RgbImage, embedding_codec};
+use serde::{Deserialize, Serialize};
+use tower_http::services::ServeDir;
+
+use crate::embeddings::{blocking, embedding_bytes};
+use crate::error::{ApiError, echo};
+use crate::image_id::{ImageId, PREPROCESSING_V1};
+use crate::layers::{check_host, limit_uploads, observe, require_token, security_headers, timeout};
+use crate::state::AppState;
+use crate::store::weights_tag;
+
+/// `Cache-Control` of content-addressed responses: the URL names the content, so a
+/// browser may keep it for a year; `private` keeps scans out of shared caches.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+/// `Cache-Control` of responses whose URL does not name the content.
+const REVALIDATE: &str = "no-cache";
+/// `Content-Type` of embeddings and decoder weights.
+const BINARY: &str = "application/octet-stream";
+
+/// The whole application: API routes, then the viewer bundle `web_dir` and the
+/// `static_dir` files at `/` (first match wins), with the metrics, timeout and header
+/// layers around everything.
+pub fn router(
+    state: Arc<AppState>,
+    web_dir: Option<&FsPath>,
+    static_dir: Option<&FsPath>,
+) -> Router {
+    let upload = post(upload_image)
+        .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes))
+        .layer(from_fn_with_state(state.clone(), limit_uploads))
+        .route_layer(from_fn_with_state(state.clone(), require_token));
+    let api = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/images", upload)
+        .route("/api/v1/images/{id}", get(get_image))
+        .route("/api/v1/images/{id}/embedding", get(get_embedding))
+        .route("/api/v1/models", get(list_models))
+        .route(
+            "/api/v1/models/{model}/decoder.safetensors",
+            get(get_decoder),
+        )
+        .route("/api/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed);
+    let not_found_service = not_found.with_state(state.clone());
+    let app = match (web_dir, static_dir) {
+        (None, None) => api.fallback(not_found),
+        (Some(one), None) | (None, Some(one)) => {
+            api.fallback_service(ServeDir::new(one).fallback(not_found_service))
+        }
+        (Some(bundle), Some(files)) => api.fallback_service(
+            ServeDir::new(bundle).fallback(ServeDir::new(files).fallback(not_found_service)),
+        ),
+    };
+    app.layer(from_fn_with_state(state.clone(), timeout))
+        .layer(from_fn_with_state(state.clone(), check_host))
+        .layer(from_fn_with_state(state.clone(), observe))
+        .layer(from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// `GET /healthz`: 200 while the encoder thread runs.
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    if state.encoder.is_alive() {
+        Json(serde_json::json!({ "status": "ok" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "encoder stopped" })),
+        )
+            .into_response()
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.memory.used()),
+    )
+}
+
+/// Response of `POST /api/v1/images`.
+#[derive(Debug, Serialize)]
+struct Uploaded {
+    id: String,
+    width: u32,
+    height: u32,
+}
+
+fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(format!(
+            "the upload is larger than the limit of {limit} bytes"
+        ))
+    } else {
+        ApiError::BadRequest(format!("reading the body: {}", rejection.body_text()))
+    }
+}
+
+/// `POST /api/v1/images`: decode within the limits, id the pixels, store them as PNG.
+async fn upload_image(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Uploaded>, ApiError> {
+    let body = body.map_err(|e| body_error(e, state.limits.max_upload_bytes))?;
+    let worker = state.clone();
+    let uploaded = blocking(move || {
+        let decoded = imaging::decode_image(&body, &worker.limits.imaging())?;
+        drop(body);
+        let (width, height) = (decoded.width, decoded.height);
+        let id = ImageId::of_pixels(PREPROCESSING_V1, width, height, &decoded.rgb);
+        let image = RgbImage::new(width as usize, height as usize, decoded.rgb)
+            .ok_or_else(|| ApiError::internal("decoded buffer does not match its size"))?;
+        worker
+            .store
+            .put_image(id, &image)
+            .map_err(|e| ApiError::internal(format!("storing image {id}: {e}")))?;
+        Ok::<_, ApiError>(Uploaded {
+            id: id.to_string(),
+            width,
+            height,
+        })
+    })
+    .await??;
+    state.metrics.record_upload();
+    tracing::info!(
+        image = %uploaded.id,
+        width = uploaded.width,
+        height = uploaded.height,
+        "image stored"
+    );
+    Ok(Json(uploaded))
+}
+
+fn image_id(path: Result<Path<String>, PathRejection>) -> Result<ImageId, ApiError> {
+    let Path(text) = path.map_err(|_| ApiError::BadId)?;
+    ImageId::parse(&text)
+}
+
+/// Whether `If-None-Match` names `etag`.
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+/// A body with its validator: 304 when the client already has it, else 200.
+fn conditional(
+    headers: &HeaderMap,
+    etag: &str,
+    cache_control: &'static str,
+    content_type: &'static str,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let etag_value =
+        HeaderValue::from_str(etag).map_err(|_| ApiError::internal("etag is not a header"))?;
+    let common = [
+        (header::ETAG, etag_value),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        ),
+    ];
+    if not_modified(headers, etag) {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    Ok((
+        common,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/images/{id}`: the stored PNG.
+async fn get_image(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = image_id(path)?;
+    let etag = format!("\"{id}\"");
+    if not_modified(&headers, &etag) {
+        return conditional(&headers, &etag, IMMUTABLE, "image/png", Bytes::new());
+    }
+    let worker = state.clone();
+    let png = blocking(move || worker.store.image_png(id, &worker.limits.imaging())).await?;
+    match png {
+        Ok(Some(png)) => conditional(&headers, &etag, IMMUTABLE, "image/png", Bytes::from(png)),
+        Ok(None) => Err(ApiError::ImageNotFound(id)),
+        Err(corrupt) => {
+            tracing::error!(image = %id, problem = %corrupt, "damaged stored image removed");
+            Err(ApiError::ImageNotFound(id))
+        }
+    }
+}
+
+/// Query of `GET /api/v1/images/{id}/embedding`.
+#[derive(Debug, Deserialize)]
+struct EmbeddingQuery {
+    model: Option<String>,
+    dtype: Option<String>,
+}
+
+/// `GET /api/v1/images/{id}/embedding?model=ID&dtype=f16|f32`: the wire format of
+/// `sam::embedding_codec`.
+async fn get_embedding(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<EmbeddingQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = image_id(path)?;
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let model = state.model(query.model.as_deref())?;
+    let dtype = match query.dtype.as_deref() {
+        None | Some("f16") => ExportDtype::F16,
+        Some("f32") => ExportDtype::F32,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "dtype `{}`: use f16 (default) or f32",
+                echo(other)
+            )));
+        }
+    };
+    let etag = format!(
+        "\"{id}.{}.{}.{}.v{}\"",
+        model.config.id,
+        weights_tag(&model.weights_sha256),
+        dtype.as_str(),
+        embedding_codec::FORMAT_VERSION
+    );
+    if not_modified(&headers, &etag) {
+        return conditional(&headers, &etag, IMMUTABLE, BINARY, Bytes::new());
+    }
+    let bytes = embedding_bytes(&state, id, model, dtype).await?;
+    conditional(&headers, &etag, IMMUTABLE, BINARY, bytes)
+}
+
+/// One entry of `GET /api/v1/models`.
+#[derive(Debug, Serialize)]
+struct ModelInfo {
+    id: &'static str,
+    default: bool,
+    image_size: usize,
+    embedding_shape: [usize; 4],
+    weights_sha256: String,
+    decoder: DecoderInfo,
+}
+
+/// The decoder weights file of a model.
+#[derive(Debug, Serialize)]
+struct DecoderInfo {
+    url: String,
+    bytes: usize,
+    sha256: String,
+    dtype: &'static str,
+    format: &'static str,
+}
+
+/// `GET /api/v1/models`: what the server runs and where the browser gets each decoder.
+async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let models: Vec<ModelInfo> = state
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let e = m.config.embedding_size();
+            ModelInfo {
+                id: m.config.id.as_str(),
+                default: i == 0,
+                image_size: m.config.img_size,
+                embedding_shape: [1, m.config.prompt_encoder.embed_dim, e, e],
+                weights_sha256: m.weights_sha256.clone(),
+                decoder: DecoderInfo {
+                    url: format!("/api/v1/models/{}/decoder.safetensors", m.config.id),
+                    bytes: m.decoder.bytes.len(),
+                    sha256: m.decoder.sha256.clone(),
+                    dtype: ExportDtype::F16.as_str(),
+                    format: export::FORMAT_VERSION,
+                },
+            }
+        })
+        .collect();
+    Json(serde_json::json!({ "models": models }))
+}
+
+/// `GET /api/v1/models/{model}/decoder.safetensors`: f16 decoder weights.
+async fn get_decoder(
+    State(state): State<Arc<AppState>>,
+    Path(model): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let entry = state.model(Some(&model))?;
+    let etag = format!("\"{}\"", entry.decoder.sha256);
+    conditional(
+        &headers,
+        &etag,
+        REVALIDATE,
+        BINARY,
+        entry.decoder.bytes.clone(),
+    )
+}

@@ -1,0 +1,403 @@
+//! The content-addressed store in the data directory. Every file is written atomically
+//! (temporary file, fsync, rename, fsync of the folder) and checked when read:
+//!
+//! ```text
+//! images/<ab>/<id>.png                          the decoded upload, 8-bit RGB PNG;
+//!                                               checked by decoding it and recomputing its id
+//! embeddings/<model>-<weights>/<ab>/<id>.emb    "SSCACHE1" ‖ sha256(payload) ‖ payload, where
+//!                                               payload is the f32 embedding wire format
+//! models/<model>-<weights>/decoder.f16.safetensors   the browser's decoder weights
+//! ```
+//!
+//! `<ab>` is the first byte of the id in hex; `<weights>` the first 16 hex characters of
+//! the checkpoint's sha256, so new weights never meet old embeddings.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::SystemTime;
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder};
+use sam::embedding_codec::EmbeddingData;
+use sam::export::ExportDtype;
+use sam::{ModelId, RgbImage};
+use sha2::{Digest, Sha256};
+
+use crate::image_id::{ImageId, PREPROCESSING_V1};
+
+/// Magic of a checksummed cache entry.
+const ENTRY_MAGIC: &[u8; 8] = b"SSCACHE1";
+/// Magic + sha256.
+const ENTRY_HEADER: usize = 8 + 32;
+
+/// A stored file that failed its check; it is removed and must be recomputed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
+pub struct Corrupt {
+    /// The damaged file.
+    pub path: PathBuf,
+    /// What the check found.
+    pub reason: String,
+}
+
+/// The data directory's store.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+    /// Images checked since start, with the length and mtime their file had then.
+    verified: Mutex<HashMap<ImageId, (u64, Option<SystemTime>)>>,
+}
+
+/// Distinguishes concurrent temporary files of one process.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` so readers see the old file or the whole new one, never part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("path has no parent folder"))?;
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = File::create_new(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // Persist the rename itself; not every platform can open a folder, so best effort.
+        if let Ok(folder) = File::open(dir) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The short weights tag used in folder names.
+pub fn weights_tag(weights_sha256: &str) -> &str {
+    &weights_sha256[..weights_sha256.len().min(16)]
+}
+
+impl Store {
+    /// Opens (creating) the store under `root`.
+    pub fn open(root: &Path) -> io::Result<Self> {
+        for sub in ["images", "embeddings", "models"] {
+            fs::create_dir_all(root.join(sub))?;
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            verified: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn image_path(&self, id: &ImageId) -> PathBuf {
+        self.root
+            .join("images")
+            .join(id.shard())
+            .join(format!("{id}.png"))
+    }
+
+    fn embedding_path(&self, model: ModelId, weights: &str, id: &ImageId) -> PathBuf {
+        self.root
+            .join("embeddings")
+            .join(format!("{model}-{}", weights_tag(weights)))
+            .join(id.shard())
+            .join(format!("{id}.emb"))
+    }
+
+    /// Where the decoder weights of `model` are written.
+    pub fn decoder_path(&self, model: ModelId, weights: &str) -> PathBuf {
+        self.root
+            .join("models")
+            .join(format!("{model}-{}", weights_tag(weights)))
+            .join("decoder.f16.safetensors")
+    }
+
+    fn file_stamp(path: &Path) -> io::Result<(u64, Option<SystemTime>)> {
+        let meta = fs::metadata(path)?;
+        Ok((meta.len(), meta.modified().ok()))
+    }
+
+    fn remember_verified(&self, id: ImageId, path: &Path) {
+        if let Ok(stamp) = Self::file_stamp(path) {
+            self.verified
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id, stamp);
+        }
+    }
+
+    fn is_verified(&self, id: &ImageId, path: &Path) -> bool {
+        let Ok(stamp) = Self::file_stamp(path) else {
+            return false;
+        };
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            == Some(&stamp)
+    }
+
+    fn forget(&self, id: &ImageId, path: &Path) {
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+        let _ = fs::remove_file(path);
+    }
+
+    /// Stores decoded pixels as PNG unless an intact copy is already there.
+    pub fn put_image(&self, id: ImageId, image: &RgbImage) -> io::Result<()> {
+        let path = self.image_path(&id);
+        if self.is_verified(&id, &path) {
+            return Ok(());
+        }
+        let (width, height) = (image.width as u32, image.height as u32);
+        let mut png = Vec::new();
+        PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Adaptive)
+            .write_image(&image.pixels, width, height, ExtendedColorType::Rgb8)
+            .map_err(io::Error::other)?;
+        write_atomic(&path, &png)?;
+        self.remember_verified(id, &path);
+        Ok(())
+    }
+
+    /// Reads and checks a stored image: its PNG bytes and pixels. `Ok(None)` when absent;
+    /// a damaged file is removed and reported.
+    pub fn load_image(
+        &self,
+        id: ImageId,
+        limits: &imaging::Limits,
+    ) -> Result<Option<(Vec<u8>, RgbImage)>, Corrupt> {
+        let path = self.image_path(&id);
+        let png = match fs::read(&path) {
+            Ok(png) => png,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.corrupt_image(id, &path, e.to_string())),
+        };
+        let decoded = imaging::decode_image(&png, limits)
+            .map_err(|e| self.corrupt_image(id, &path, e.to_string()))?;
+        let recomputed = ImageId::of_pixels(
+            PREPROCESSING_V1,
+            decoded.width,
+            decoded.height,
+            &decoded.rgb,
+        );
+        if recomputed != id {
+            return Err(self.corrupt_image(id, &path, "pixels do not match the id".into()));
+        }
+        self.remember_verified(id, &path);
+        let image = RgbImage::new(decoded.width as usize, decoded.height as usize, decoded.rgb)
+            .ok_or_else(|| self.corrupt_image(id, &path, "pixel buffer size".into()))?;
+        Ok(Some((png, image)))
+    }
+
+    /// The stored PNG of `id`, checked once per file version (decode + id) and then
+    /// served as is. `Ok(None)` when absent.
+    pub fn image_png(
+        &self,
+        id: ImageId,
+        limits: &imaging::Limits,
+    ) -> Result<Option<Vec<u8>>, Corrupt> {
+        let path = self.image_path(&id);
+        if self.is_verified(&id, &path) {
+            match fs::read(&path) {
+                Ok(png) => return Ok(Some(png)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(_) => {}
+            }
+        }
+        Ok(self.load_image(id, limits)?.map(|(png, _)| png))
+    }
+
+    fn corrupt_image(&self, id: ImageId, path: &Path, reason: String) -> Corrupt {
+        self.forget(&id, path);
+        Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        }
+    }
+
+    /// A cached f32 embedding, checksum verified. `Ok(None)` when absent; a damaged entry
+    /// is removed and reported.
+    pub fn read_embedding(
+        &self,
+        model: ModelId,
+        weights: &str,
+        id: &ImageId,
+    ) -> Result<Option<EmbeddingData>, Corrupt> {
+        let path = self.embedding_path(model, weights, id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Self::corrupt_entry(&path, e.to_string())),
+        };
+        let payload = open_entry(&bytes).map_err(|reason| Self::corrupt_entry(&path, reason))?;
+        let data = EmbeddingData::decode(payload)
+            .map_err(|e| Self::corrupt_entry(&path, e.to_string()))?;
+        if data.header.model != model || data.header.dtype != ExportDtype::F32 {
+            return Err(Self::corrupt_entry(
+                &path,
+                "entry is for another model".into(),
+            ));
+        }
+        Ok(Some(data))
+    }
+
+    fn corrupt_entry(path: &Path, reason: String) -> Corrupt {
+        let _ = fs::remove_file(path);
+        Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        }
+    }
+
+    /// Caches an embedding (stored as f32 whatever its header says).
+    pub fn write_embedding(
+        &self,
+        weights: &str,
+        id: &ImageId,
+        data: &EmbeddingData,
+    ) -> io::Result<()> {
+        let mut full = data.clone();
+        full.header.dtype = ExportDtype::F32;
+        let payload = full.encode().map_err(io::Error::other)?;
+        let path = self.embedding_path(data.header.model, weights, id);
+        write_atomic(&path, &seal_entry(&payload))
+    }
+}
+
+/// `magic ‖ sha256(payload) ‖ payload`.
+fn seal_entry(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ENTRY_HEADER + payload.len());
+    out.extend_from_slice(ENTRY_MAGIC);
+    out.extend_from_slice(&Sha256::digest(payload));
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The payload of a sealed entry, or why it is damaged.
+fn open_entry(bytes: &[u8]) -> Result<&[u8], String> {
+    if bytes.len() < ENTRY_HEADER || &bytes[..8] != ENTRY_MAGIC {
+        return Err("not a samscope cache entry (bad magic or truncated)".into());
+    }
+    let (sum, payload) = bytes[8..].split_at(32);
+    if Sha256::digest(payload).as_slice() != sum {
+        return Err("checksum mismatch".into());
+    }
+    Ok(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sam::embedding_codec::EmbeddingHeader;
+
+    fn temp_root(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "samscope-store-{name}-{}-{}",
+            std::process::id(),
+            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn data() -> EmbeddingData {
+        EmbeddingData {
+            header: EmbeddingHeader {
+                model: ModelId::LiteMedSam,
+                dtype: ExportDtype::F16,
+                shape: [1, 2, 2, 2],
+                original_size: (4, 3),
+                input_size: (4, 3),
+            },
+            values: (0..8).map(|v| v as f32 / 3.0).collect(),
+        }
+    }
+
+    #[test]
+    fn sealed_entries_detect_any_flipped_byte() {
+        let sealed = seal_entry(b"payload bytes");
+        assert_eq!(open_entry(&sealed).unwrap(), b"payload bytes");
+        for i in 0..sealed.len() {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x01;
+            assert!(open_entry(&bad).is_err(), "flip at {i} not detected");
+        }
+        assert!(open_entry(&sealed[..20]).is_err());
+    }
+
+    #[test]
+    fn embeddings_round_trip_as_f32_and_corrupt_ones_are_removed() {
+        let root = temp_root("emb");
+        let store = Store::open(&root).unwrap();
+        let id = ImageId::of_pixels(PREPROCESSING_V1, 1, 1, &[0, 0, 0]);
+        let weights = "0123456789abcdef0123";
+        assert!(
+            store
+                .read_embedding(ModelId::LiteMedSam, weights, &id)
+                .unwrap()
+                .is_none()
+        );
+        store.write_embedding(weights, &id, &data()).unwrap();
+        let back = store
+            .read_embedding(ModelId::LiteMedSam, weights, &id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.values, data().values);
+        assert_eq!(back.header.dtype, ExportDtype::F32);
+
+        let path = store.embedding_path(ModelId::LiteMedSam, weights, &id);
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        fs::write(&path, bytes).unwrap();
+        assert!(
+            store
+                .read_embedding(ModelId::LiteMedSam, weights, &id)
+                .is_err()
+        );
+        assert!(!path.exists(), "a corrupt entry is removed");
+        assert!(
+            store
+                .read_embedding(ModelId::LiteMedSam, weights, &id)
+                .unwrap()
+                .is_none()
+        );
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn images_are_checked_against_their_id() {
+        let root = temp_root("img");
+        let store = Store::open(&root).unwrap();
+        let image = RgbImage::new(2, 1, vec![10, 20, 30, 40, 50, 60]).unwrap();
+        let id = ImageId::of_pixels(PREPROCESSING_V1, 2, 1, &image.pixels);
+        let limits = imaging::Limits::default();
+        store.put_image(id, &image).unwrap();
+        let (_, back) = store.load_image(id, &limits).unwrap().unwrap();
+        assert_eq!(back, image);
+        assert!(store.image_png(id, &limits).unwrap().is_some());
+
+        // Another image's file under this id: refused, removed.
+        let other = RgbImage::new(2, 1, vec![0; 6]).unwrap();
+        let other_id = ImageId::of_pixels(PREPROCESSING_V1, 2, 1, &other.pixels);
+        store.put_image(other_id, &other).unwrap();
+        fs::copy(store.image_path(&other_id), store.image_path(&id)).unwrap();
+        assert!(store.image_png(id, &limits).is_err());
+        assert!(store.image_png(id, &limits).unwrap().is_none());
+        let _ = fs::remove_dir_all(root);
+    }
+}
