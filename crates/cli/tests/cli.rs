@@ -144,32 +144,51 @@ fn multimask_points_return_three_candidates_and_chosen_is_the_best() {
 }
 
 #[test]
-fn embed_writes_the_pytorch_embedding() {
-    let path = scratch("emb.npy");
+fn embed_writes_the_pytorch_embedding_for_one_or_several_images() {
+    let golden: npy::NpyArray<f32> =
+        npy::decode(&std::fs::read(fixtures().join("golden/retina/embedding.npy")).unwrap())
+            .unwrap();
+    let max_diff = |path: &Path| {
+        let ours: npy::NpyArray<f32> = npy::decode(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(ours.shape, vec![1, 256, 64, 64]);
+        ours.data
+            .iter()
+            .zip(&golden.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    };
+    let file = scratch("emb.npy");
     let out = samscope(&[
         "embed",
         "--image",
         &image("retina.png"),
         "--out",
-        path.to_str().unwrap(),
+        file.to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ours: npy::NpyArray<f32> = npy::decode(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(ours.shape, vec![1, 256, 64, 64]);
-    let golden: npy::NpyArray<f32> =
-        npy::decode(&std::fs::read(fixtures().join("golden/retina/embedding.npy")).unwrap())
-            .unwrap();
-    let diff = ours
-        .data
-        .iter()
-        .zip(&golden.data)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
-    assert!(diff <= 1e-4, "max |Δ| = {diff}");
+    assert!(max_diff(&file) <= 1e-4);
+
+    let dir = scratch("embeddings");
+    let out = samscope(&[
+        "embed",
+        "--image",
+        &image("nuclei.png"),
+        &image("retina.png"),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("nuclei.npy").is_file());
+    assert!(max_diff(&dir.join("retina.npy")) <= 1e-4);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2/2 images"));
 }
 
 #[test]
