@@ -57,6 +57,17 @@ impl DeviceChoice {
     }
 }
 
+/// A model and checkpoint chosen by [`ModelArgs::resolve`].
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The model configuration.
+    pub config: ModelConfig,
+    /// The checkpoint file.
+    pub path: PathBuf,
+    /// Its sha256.
+    pub sha256: String,
+}
+
 /// Model flags shared by every command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
@@ -79,7 +90,7 @@ fn parse_precision(text: &str) -> Result<Precision, String> {
 }
 
 /// The sha256 of a file, lower-case hex.
-pub fn sha256_file(path: &Path) -> Result<String, CliError> {
+fn sha256_file(path: &Path) -> Result<String, CliError> {
     let mut file = std::fs::File::open(path).map_err(|e| CliError::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -103,10 +114,11 @@ impl ModelArgs {
         ModelConfig::for_model(id).map_err(|e| CliError::arg("--model", e.to_string()))
     }
 
-    /// The checkpoint to load: `--checkpoint`, or the verified default model.
-    pub fn checkpoint_path(&self, config: &ModelConfig) -> Result<PathBuf, CliError> {
+    /// The checkpoint to load: `--checkpoint`, or the default model, verified by its hash.
+    /// Returns the path and, when it was computed, the file's sha256.
+    fn locate(&self, config: &ModelConfig) -> Result<(PathBuf, Option<String>), CliError> {
         if let Some(path) = &self.checkpoint {
-            return Ok(path.clone());
+            return Ok((path.clone(), None));
         }
         if config.id != ModelId::LiteMedSam {
             return Err(CliError::arg(
@@ -133,23 +145,35 @@ impl ModelArgs {
                 ),
             });
         }
-        Ok(path)
+        Ok((path, Some(digest)))
+    }
+
+    /// The model configuration, the checkpoint path and its sha256, each file hashed once
+    /// (the server and the evaluator key their caches by the digest).
+    pub fn resolve(&self) -> Result<Resolved, CliError> {
+        let config = self.config()?;
+        let (path, digest) = self.locate(&config)?;
+        let sha256 = match digest {
+            Some(digest) => digest,
+            None => sha256_file(&path)?,
+        };
+        Ok(Resolved {
+            config,
+            path,
+            sha256,
+        })
     }
 
     /// Loads the model and returns a predictor on the chosen device.
     pub fn load(&self) -> Result<SamPredictor, CliError> {
         let config = self.config()?;
-        let path = self.checkpoint_path(&config)?;
+        let (path, _) = self.locate(&config)?;
         self.load_checkpoint(config, &path)
     }
 
-    /// Like [`ModelArgs::load`], with the sha256 of the checkpoint (the server keys its
-    /// cache by it, so new weights never meet old embeddings).
-    pub fn load_with_digest(&self) -> Result<(SamPredictor, String), CliError> {
-        let config = self.config()?;
-        let path = self.checkpoint_path(&config)?;
-        let digest = sha256_file(&path)?;
-        Ok((self.load_checkpoint(config, &path)?, digest))
+    /// Loads a model found by [`resolve`](Self::resolve).
+    pub fn load_resolved(&self, resolved: Resolved) -> Result<SamPredictor, CliError> {
+        self.load_checkpoint(resolved.config, &resolved.path)
     }
 
     fn load_checkpoint(&self, config: ModelConfig, path: &Path) -> Result<SamPredictor, CliError> {

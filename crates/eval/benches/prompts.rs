@@ -77,7 +77,7 @@ fn main() {
     };
     let prompts = predictor.model_prompts(&embedding, &box_prompt);
     let decoder_s = time(runs, || {
-        let out = predictor.decoder().decode_with_pe(
+        let out = predictor.decoder().decode(
             embedding.tensor.clone(),
             image_pe.clone(),
             &prompts,

@@ -75,8 +75,7 @@ fn main() {
         bbox: Some([86.5, 65.68, 107.0, 77.73]),
     };
     let decoder_ms = time_ms(decoder_runs, 5, || {
-        let out =
-            decoder.decode_with_pe(embedding.clone(), image_pe.clone(), &prompts, None, false);
+        let out = decoder.decode(embedding.clone(), image_pe.clone(), &prompts, None, false);
         let _ = out.low_res_masks.to_data();
         let _ = out.iou_predictions.to_data();
     });

@@ -298,7 +298,7 @@ impl SamPredictor {
         }
         self.validate(embedding, prompt)?;
         let prompts = self.model_prompts(embedding, prompt);
-        let out = self.decoder.decode_with_pe(
+        let out = self.decoder.decode(
             embedding.tensor.clone(),
             self.image_pe.clone(),
             &prompts,

@@ -79,24 +79,11 @@ impl SamDecoder {
     /// Decodes one prompt set against an embedding.
     ///
     /// - `embedding`: `1×256×64×64`
+    /// - `image_pe`: the dense positional encoding from [`PromptEncoder::dense_pe`] (`1×256×64×64`),
+    ///   computed once per model by the predictor
     /// - `prompts`: in the model input frame (resized image pixels)
     /// - `mask_input`: optional previous low-res logits `1×1×256×256`
-    ///
-    /// Recomputes the dense positional encoding; [`decode_with_pe`](Self::decode_with_pe)
-    /// reuses one computed by [`PromptEncoder::dense_pe`] (what the predictor does).
     pub fn decode(
-        &self,
-        embedding: Tensor<4>,
-        prompts: &Prompts,
-        mask_input: Option<Tensor<4>>,
-        multimask_output: bool,
-    ) -> DecoderOutput {
-        let image_pe = self.prompt_encoder.dense_pe(&embedding.device());
-        self.decode_with_pe(embedding, image_pe, prompts, mask_input, multimask_output)
-    }
-
-    /// [`decode`](Self::decode) with a precomputed `image_pe` (`1×256×64×64`).
-    pub fn decode_with_pe(
         &self,
         embedding: Tensor<4>,
         image_pe: Tensor<4>,

@@ -9,7 +9,7 @@ use eval::{
 };
 
 use crate::error::CliError;
-use crate::model::{ModelArgs, sha256_file};
+use crate::model::ModelArgs;
 
 /// Arguments of `samscope eval`.
 #[derive(Debug, clap::Args)]
@@ -168,10 +168,10 @@ fn report(outcome: &Outcome) {
 pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     let mut config = args.config()?;
     // Everything that can fail without the model fails first.
-    let model = args.model.config()?;
-    config.checkpoint_sha256 = sha256_file(&args.model.checkpoint_path(&model)?)?;
-    let plan = eval::plan(&config, model.id)?;
-    let predictor = args.model.load()?;
+    let resolved = args.model.resolve()?;
+    config.checkpoint_sha256 = resolved.sha256.clone();
+    let plan = eval::plan(&config, resolved.config.id)?;
+    let predictor = args.model.load_resolved(resolved)?;
     let outcome = eval::execute(&plan, &predictor)?;
     report(&outcome);
     Ok(())

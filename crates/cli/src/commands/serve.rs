@@ -64,7 +64,9 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let (predictor, weights_sha256) = args.model.load_with_digest()?;
+    let resolved = args.model.resolve()?;
+    let weights_sha256 = resolved.sha256.clone();
+    let predictor = args.model.load_resolved(resolved)?;
     let model = LoadedModel {
         predictor,
         weights_sha256,
