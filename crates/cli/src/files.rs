@@ -1,26 +1,10 @@
-//! Reading scans and arrays, writing masks and arrays.
+//! Reading arrays, writing masks and arrays (scans: `crate::scan`).
 
 use std::path::Path;
 
-use imaging::Limits;
-use sam::RgbImage;
 use sam::npy::{self, NpyElement};
 
 use crate::error::CliError;
-
-/// Reads and decodes a scan to 8-bit RGB.
-pub fn read_image(path: &Path) -> Result<RgbImage, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
-    let decoded =
-        imaging::decode_image(&bytes, &Limits::default()).map_err(|source| CliError::Image {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    Ok(
-        RgbImage::new(decoded.width as usize, decoded.height as usize, decoded.rgb)
-            .expect("imaging returns width × height × 3 bytes"),
-    )
-}
 
 /// Writes `data` with `shape` as `.npy`.
 pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Result<(), CliError> {

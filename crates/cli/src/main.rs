@@ -4,6 +4,7 @@ mod commands;
 mod error;
 mod files;
 mod model;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,11 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Join the --out folders of a sharded `eval` into one set of tables and report.
     EvalMerge(commands::eval::EvalMergeArgs),
+    /// Fine-tune the mask decoder on a labelled dataset (frozen encoder): a model folder to
+    /// use with `eval --finetuned` and `serve --finetuned`.
+    Finetune(commands::finetune::FinetuneArgs),
+    /// Write a synthetic retinal-vessel dataset (exact masks) in the DRIVE layout.
+    SynthVessels(commands::finetune::SynthVesselsArgs),
 }
 
 fn run(cli: &Cli) -> Result<(), CliError> {
@@ -51,6 +57,8 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Serve(args) => commands::serve::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::EvalMerge(args) => commands::eval::run_merge(args),
+        Command::Finetune(args) => commands::finetune::run(args),
+        Command::SynthVessels(args) => commands::finetune::run_synth(args),
     }
 }
 

@@ -86,12 +86,16 @@ fn decode(
     context: &dyn Fn() -> String,
 ) -> Result<(Prediction, f64), EvalError> {
     let start = Instant::now();
-    let prediction = predictor
-        .predict(embedding, input)
-        .map_err(|source| EvalError::Model {
-            context: context(),
-            source,
-        })?;
+    let promptless = input.points.is_empty() && input.bbox.is_none() && input.mask_input.is_none();
+    let prediction = if promptless {
+        crate::promptless::predict(predictor, embedding)
+    } else {
+        predictor.predict(embedding, input)
+    };
+    let prediction = prediction.map_err(|source| EvalError::Model {
+        context: context(),
+        source,
+    })?;
     Ok((prediction, start.elapsed().as_secs_f64()))
 }
 

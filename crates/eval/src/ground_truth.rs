@@ -135,6 +135,21 @@ fn read_raw(path: &Path) -> Result<RawMask, EvalError> {
     let decoded = reader
         .decode()
         .map_err(|e| EvalError::mask(path, format!("not a readable mask image: {e}")))?;
+    raw_values(decoded, path)
+}
+
+/// Decodes a mask held in memory (an upload); `name` stands for the file in errors.
+pub fn decode_mask(bytes: &[u8], name: &str, decode: &Decode) -> Result<LabelMap, EvalError> {
+    let path = Path::new(name);
+    let decoded = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| EvalError::io(path, e))?
+        .decode()
+        .map_err(|e| EvalError::mask(path, format!("not a readable mask image: {e}")))?;
+    labels_of(raw_values(decoded, path)?, path, decode)
+}
+
+fn raw_values(decoded: DynamicImage, path: &Path) -> Result<RawMask, EvalError> {
     let (width, height) = (decoded.width() as usize, decoded.height() as usize);
     if width == 0 || height == 0 {
         return Err(EvalError::mask(path, "the mask has no pixels"));
@@ -192,7 +207,10 @@ fn read_raw(path: &Path) -> Result<RawMask, EvalError> {
 
 /// Reads a mask file and decodes its values into labels.
 pub fn read_mask(path: &Path, decode: &Decode) -> Result<LabelMap, EvalError> {
-    let raw = read_raw(path)?;
+    labels_of(read_raw(path)?, path, decode)
+}
+
+fn labels_of(raw: RawMask, path: &Path, decode: &Decode) -> Result<LabelMap, EvalError> {
     if !raw.grey && *decode != Decode::Binary {
         return Err(EvalError::mask(
             path,

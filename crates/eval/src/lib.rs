@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod overlay;
 pub mod progress;
+pub mod promptless;
 pub mod protocols;
 pub mod record;
 pub mod report;
@@ -37,4 +38,7 @@ pub use instances::InstanceMode;
 pub use layouts::Layout;
 pub use manifest::Shard;
 pub use protocols::{OutsidePolicy, Protocol, ProtocolOptions};
-pub use run::{MergeConfig, Outcome, Plan, RunConfig, execute, merge, plan, run};
+pub use run::{
+    FinetunedDecoder, MergeConfig, Outcome, Plan, RunConfig, execute, merge, plan,
+    plan_with_decoder, run,
+};

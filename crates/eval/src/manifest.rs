@@ -75,6 +75,10 @@ pub struct Settings {
     pub model: String,
     /// sha256 of the checkpoint.
     pub checkpoint_sha256: String,
+    /// sha256 of the fine-tuned decoder evaluated in place of the model's own
+    /// (`--finetuned`; `model` is then the fine-tuned model's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder_sha256: Option<String>,
 }
 
 impl Settings {
@@ -180,6 +184,7 @@ mod tests {
             nsd_tolerance_mm: 2.0,
             model: "lite_medsam".into(),
             checkpoint_sha256: "x".into(),
+            decoder_sha256: None,
         };
         let mut b = a.clone();
         b.data = "/b".into();

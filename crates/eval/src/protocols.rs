@@ -25,16 +25,20 @@ pub enum Protocol {
     BoxJitter,
     /// `center`, then corrective clicks on the largest error region.
     Iterative,
+    /// No prompt at all: the decoder's single mask from the image alone (the paper's
+    /// fine-tuned vessel decoder; meaningful for single-class datasets).
+    Promptless,
 }
 
 impl Protocol {
     /// Every protocol, in report order.
-    pub const ALL: [Protocol; 5] = [
+    pub const ALL: [Protocol; 6] = [
         Protocol::Centroid,
         Protocol::Center,
         Protocol::Box,
         Protocol::BoxJitter,
         Protocol::Iterative,
+        Protocol::Promptless,
     ];
 
     /// The name on the command line and in the outputs.
@@ -45,6 +49,7 @@ impl Protocol {
             Protocol::Box => "box",
             Protocol::BoxJitter => "box-jitter",
             Protocol::Iterative => "iterative",
+            Protocol::Promptless => "promptless",
         }
     }
 }
@@ -178,8 +183,27 @@ impl Prompt {
         }
     }
 
-    /// The prompt as text for the CSV: `point(x y +)` per click, `box(x0 y0 x1 y1)`.
+    /// No points, no box, the single-mask output (`promptless`).
+    fn none() -> Self {
+        Prompt {
+            points: Vec::new(),
+            labels: Vec::new(),
+            bbox: None,
+            multimask: false,
+        }
+    }
+
+    /// Whether the prompt has neither points nor a box.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty() && self.bbox.is_none()
+    }
+
+    /// The prompt as text for the CSV: `point(x y +)` per click, `box(x0 y0 x1 y1)`,
+    /// `none` for no prompt.
     pub fn describe(&self) -> String {
+        if self.is_empty() {
+            return "none".to_string();
+        }
         let mut parts: Vec<String> = self
             .points
             .iter()
@@ -296,6 +320,7 @@ pub fn first_prompt(
             }
         }
         Protocol::Center | Protocol::Iterative => (Prompt::point(center()), Vec::new()),
+        Protocol::Promptless => (Prompt::none(), Vec::new()),
         Protocol::Box => {
             let b = bounding_box(pixels, width);
             (Prompt::boxed(b.map(|v| v as f64)), Vec::new())
@@ -401,6 +426,16 @@ mod tests {
             err.contains("--protocol") && err.contains("box-jitter"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn promptless_is_no_prompt_and_the_single_mask() {
+        let (p, w, h) = pixels(&["....", ".##.", ".#..", "...."]);
+        let options = ProtocolOptions::default();
+        let (prompt, flags) = first_prompt(Protocol::Promptless, &p, w, h, &options, &[]);
+        assert!(prompt.is_empty() && !prompt.multimask && flags.is_empty());
+        assert_eq!(prompt.describe(), "none");
+        assert!(prompt.to_input().points.is_empty());
     }
 
     #[test]

@@ -170,12 +170,24 @@ fn write_outputs(
     Ok((summary, files))
 }
 
+/// A fine-tuned decoder evaluated in place of the model's own (`samscope eval --finetuned`):
+/// the embeddings are the base model's, the results carry the fine-tuned model's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinetunedDecoder {
+    /// The fine-tuned model's name (e.g. `lite_medsam+vessels`).
+    pub name: String,
+    /// sha256 of its decoder file.
+    pub sha256: String,
+}
+
 /// A checked run, before any model is loaded: the samples of this shard and the manifest.
 #[derive(Debug, Clone)]
 pub struct Plan {
     config: RunConfig,
     samples: Vec<Sample>,
     manifest: Manifest,
+    /// The model whose encoder (and, unless fine-tuned, decoder) runs.
+    model: ModelId,
 }
 
 impl Plan {
@@ -188,6 +200,15 @@ impl Plan {
 /// Checks the options, finds the dataset's images and checks `OUT`, without loading the
 /// model (`model` is the id it will be) or writing anything.
 pub fn plan(config: &RunConfig, model: ModelId) -> Result<Plan, EvalError> {
+    plan_with_decoder(config, model, None)
+}
+
+/// [`plan`] for `model` with the fine-tuned `decoder` in place of its own, if any.
+pub fn plan_with_decoder(
+    config: &RunConfig,
+    model: ModelId,
+    decoder: Option<&FinetunedDecoder>,
+) -> Result<Plan, EvalError> {
     if config.options.protocols.is_empty() {
         return Err(EvalError::option(
             "--protocol",
@@ -222,8 +243,9 @@ pub fn plan(config: &RunConfig, model: ModelId) -> Result<Plan, EvalError> {
             jitter_px: o.prompt.jitter_px,
             clicks: o.prompt.clicks,
             nsd_tolerance_mm: o.nsd_tolerance_mm,
-            model: model.to_string(),
+            model: decoder.map_or_else(|| model.to_string(), |d| d.name.clone()),
             checkpoint_sha256: config.checkpoint_sha256.clone(),
+            decoder_sha256: decoder.map(|d| d.sha256.clone()),
         },
         shard: config.shard,
         limit: config.limit,
@@ -235,6 +257,7 @@ pub fn plan(config: &RunConfig, model: ModelId) -> Result<Plan, EvalError> {
         config: config.clone(),
         samples,
         manifest,
+        model,
     })
 }
 
@@ -247,12 +270,12 @@ pub fn run(config: &RunConfig, predictor: &SamPredictor) -> Result<Outcome, Eval
 /// report.
 pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, EvalError> {
     let (config, samples, manifest) = (&plan.config, &plan.samples, &plan.manifest);
-    if predictor.config().id.to_string() != manifest.settings.model {
+    if predictor.config().id != plan.model {
         return Err(EvalError::option(
             "--model",
             format!(
                 "the plan is for `{}` but the predictor runs `{}`",
-                manifest.settings.model,
+                plan.model,
                 predictor.config().id
             ),
         ));

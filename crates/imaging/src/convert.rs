@@ -4,6 +4,7 @@ use image::DynamicImage;
 
 /// How source values became 8-bit.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Conversion {
     /// Already 8-bit; grey replicated to RGB, alpha dropped.
     Direct,
@@ -14,6 +15,16 @@ pub enum Conversion {
         min: f64,
         /// Largest source value.
         max: f64,
+    },
+    /// A volume slice through a window: `lower` → 0, `upper` → 255 (reversed when
+    /// `inverted`, for MONOCHROME1).
+    Window {
+        /// Value shown black (white when inverted).
+        lower: f64,
+        /// Value shown white (black when inverted).
+        upper: f64,
+        /// MONOCHROME1.
+        inverted: bool,
     },
 }
 

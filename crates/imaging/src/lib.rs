@@ -1,76 +1,44 @@
-//! Decoding scans into 8-bit RGB for the SAM encoder.
+//! Decoding scans into volumes and 8-bit RGB images for the SAM encoder.
 //!
-//! Data flows one way: bytes → [`decode_image`] → [`DecodedImage`] (8-bit RGB) → encoder.
-//! Decoding is bounded: dimensions and allocations are checked against [`Limits`]
-//! before pixels are decoded, so a decompression bomb is refused, not allocated.
+//! Data flows one way: bytes → [`decode_scan`] → a raster [`DecodedImage`] (PNG, JPEG,
+//! TIFF, PNM) or a [`Volume`] (DICOM, NIfTI-1/2, NRRD) → [`Volume::slice`] →
+//! [`apply_window`] → 8-bit RGB → encoder. [`decode_scan_image`] does all of it for
+//! callers that want one 2-D image; [`decode_image`] reads raster images only. Formats
+//! are recognised by content, never by file name.
+//!
+//! Decoding is bounded: dimensions and allocations are checked against [`Limits`] from
+//! the headers before anything is decoded, so a decompression bomb or a header that
+//! claims absurd sizes is refused, not allocated.
+//!
+//! Privacy: a [`Volume`] holds voxels and geometry only. No patient, study or
+//! institution attribute of a DICOM file (nor NIfTI `descrip` text, nor NRRD key/value
+//! pairs) is kept, returned, logged or quoted in an error.
 
 #![warn(missing_docs)]
 
 mod convert;
+mod dicom;
 mod error;
+mod gzip;
+mod labels;
+mod limits;
+mod nifti;
+mod nrrd;
+mod sniff;
+pub mod volume;
+pub mod window;
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader};
+use image::ImageReader;
 
 pub use convert::{Conversion, to_rgb8};
 pub use error::ImagingError;
-
-/// Upper bounds for one decode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest accepted file, in bytes.
-    pub max_bytes: usize,
-    /// Largest accepted image, in pixels (width × height).
-    pub max_pixels: u64,
-    /// Largest allocation the decoder may make, in bytes.
-    pub max_alloc: u64,
-}
-
-impl Default for Limits {
-    /// 64 MiB files, 100 megapixels, 2 GiB of decoder memory.
-    fn default() -> Self {
-        Self {
-            max_bytes: 64 << 20,
-            max_pixels: 100_000_000,
-            max_alloc: 2 << 30,
-        }
-    }
-}
-
-/// The container a scan came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceFormat {
-    /// PNG.
-    Png,
-    /// JPEG.
-    Jpeg,
-    /// TIFF.
-    Tiff,
-    /// Netpbm (PPM/PGM), as STARE ships its fundus photographs.
-    Pnm,
-}
-
-impl SourceFormat {
-    fn image_format(self) -> ImageFormat {
-        match self {
-            SourceFormat::Png => ImageFormat::Png,
-            SourceFormat::Jpeg => ImageFormat::Jpeg,
-            SourceFormat::Tiff => ImageFormat::Tiff,
-            SourceFormat::Pnm => ImageFormat::Pnm,
-        }
-    }
-
-    /// Short lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            SourceFormat::Png => "png",
-            SourceFormat::Jpeg => "jpeg",
-            SourceFormat::Tiff => "tiff",
-            SourceFormat::Pnm => "pnm",
-        }
-    }
-}
+pub use labels::decode_labels;
+pub use limits::Limits;
+pub use sniff::{SourceFormat, detect};
+pub use volume::{Axis, Geometry, Slice, Volume};
+pub use window::{Preset, ResolvedWindow, Window, WindowLevel, apply_window};
 
 /// A decoded image as the encoder wants it.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,56 +55,159 @@ pub struct DecodedImage {
     pub conversion: Conversion,
 }
 
-fn detect(bytes: &[u8]) -> Result<SourceFormat, ImagingError> {
-    match image::guess_format(bytes) {
-        Ok(ImageFormat::Png) => Ok(SourceFormat::Png),
-        Ok(ImageFormat::Jpeg) => Ok(SourceFormat::Jpeg),
-        Ok(ImageFormat::Tiff) => Ok(SourceFormat::Tiff),
-        Ok(ImageFormat::Pnm) => Ok(SourceFormat::Pnm),
-        Ok(other) => Err(ImagingError::UnsupportedFormat(format!("{other:?}"))),
-        Err(_) => Err(ImagingError::UnsupportedFormat(
-            "unrecognised data (not PNG, JPEG, TIFF or PNM)".into(),
-        )),
+/// What a file decodes to.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per decode; boxing buys nothing
+pub enum Scan {
+    /// A raster image (PNG, JPEG, TIFF, PNM), already 8-bit RGB.
+    Image(DecodedImage),
+    /// A volume (DICOM, NIfTI, NRRD): one slice or many, to be sliced and windowed.
+    Volume(Volume),
+}
+
+/// `text` cut to `max` characters with anything but printable ASCII replaced, for
+/// quoting format fields (never attribute values) in errors.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// Decodes any supported file held in memory within `limits`.
+pub fn decode_scan(bytes: &[u8], limits: &Limits) -> Result<Scan, ImagingError> {
+    limits.check_input(bytes.len())?;
+    let format = detect(bytes)?;
+    match format {
+        SourceFormat::Dicom => Ok(Scan::Volume(dicom::decode(bytes, limits)?)),
+        SourceFormat::Nifti => Ok(Scan::Volume(nifti::decode(bytes, limits)?)),
+        SourceFormat::Nrrd => Ok(Scan::Volume(nrrd::decode(bytes, limits)?)),
+        raster => decode_raster(bytes, raster, limits).map(Scan::Image),
     }
 }
 
-/// Decodes a PNG, JPEG, TIFF or PNM (PPM/PGM) held in memory to 8-bit RGB within `limits`.
+/// A slice rendered to 8-bit RGB, with what was done to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedSlice {
+    /// The pixels (`format` is the volume's container).
+    pub image: DecodedImage,
+    /// The window applied.
+    pub window: ResolvedWindow,
+    /// Distance between columns and between rows, mm.
+    pub pixel_spacing: [f64; 2],
+}
+
+impl Volume {
+    /// Slice `index` along `axis`, windowed to 8-bit RGB (grey replicated) for the encoder;
+    /// `format` is recorded in the result.
+    pub fn render(
+        &self,
+        axis: Axis,
+        index: usize,
+        window: &Window,
+        format: SourceFormat,
+    ) -> Result<RenderedSlice, ImagingError> {
+        let resolved = self.resolve_window(window)?;
+        let slice = self.slice(axis, index)?;
+        let rgb = apply_window(&slice, &resolved);
+        let (lower, upper) = resolved
+            .bounds
+            .map_or((0.0, 255.0), |w| (w.lower(), w.upper()));
+        Ok(RenderedSlice {
+            image: DecodedImage {
+                width: slice.width as u32,
+                height: slice.height as u32,
+                rgb,
+                format,
+                conversion: Conversion::Window {
+                    lower,
+                    upper,
+                    inverted: resolved.invert,
+                },
+            },
+            window: resolved,
+            pixel_spacing: slice.pixel_spacing,
+        })
+    }
+
+    /// Whether the volume is one image: a single slice along its stored slice axis.
+    pub fn is_single_slice(&self) -> bool {
+        self.dims()[2] == 1
+    }
+}
+
+/// Decodes a raster image (PNG, JPEG, TIFF, PNM) held in memory to 8-bit RGB within
+/// `limits`.
 ///
-/// Grey images are replicated to RGB; 16-bit and floating-point images are mapped to
-/// 8 bits by min–max over the whole image (see [`to_rgb8`]); alpha is dropped.
+/// Grey is replicated to RGB; 16-bit and floating-point images are mapped to 8 bits by
+/// min–max over the whole image (see [`to_rgb8`]); alpha is dropped. Volume formats
+/// (DICOM, NIfTI, NRRD) are refused here, so a caller that keeps the uploaded bytes can
+/// never keep a DICOM file's attributes by accident: read them with [`decode_scan`] or
+/// [`decode_scan_image`].
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImagingError> {
-    if bytes.is_empty() {
-        return Err(ImagingError::Empty);
-    }
-    if bytes.len() > limits.max_bytes {
-        return Err(ImagingError::TooLarge(format!(
-            "{} bytes, above the limit of {} bytes",
-            bytes.len(),
-            limits.max_bytes
-        )));
-    }
+    limits.check_input(bytes.len())?;
     let format = detect(bytes)?;
+    if format.is_volume() {
+        return Err(ImagingError::Unsupported(
+            "input",
+            format!(
+                "{} is a volume format; this reads PNG, JPEG, TIFF and PNM images",
+                format.name()
+            ),
+        ));
+    }
+    decode_raster(bytes, format, limits)
+}
+
+/// Decodes any supported file held in memory to one 8-bit RGB image within `limits`:
+/// raster images as [`decode_image`] does; volumes with a single slice (a single-frame
+/// DICOM, a 2-D NIfTI/NRRD) rendered as stored ([`Axis::Native`]) with the
+/// [`Window::Default`] window. A volume with several slices is refused with a message
+/// saying so (use [`decode_scan`] and [`Volume::render`]).
+pub fn decode_scan_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImagingError> {
+    limits.check_input(bytes.len())?;
+    let format = detect(bytes)?;
+    match decode_scan(bytes, limits)? {
+        Scan::Image(image) => Ok(image),
+        Scan::Volume(volume) if volume.is_single_slice() => Ok(volume
+            .render(Axis::Native, 0, &Window::Default, format)?
+            .image),
+        Scan::Volume(volume) => {
+            let [x, y, z] = volume.dims();
+            Err(ImagingError::BadRequest(format!(
+                "this {} file is a volume of {x}×{y}×{z} voxels; choose a slice (axis and index)",
+                format.name()
+            )))
+        }
+    }
+}
+
+fn decode_raster(
+    bytes: &[u8],
+    format: SourceFormat,
+    limits: &Limits,
+) -> Result<DecodedImage, ImagingError> {
+    let image_format = format
+        .image_format()
+        .ok_or_else(|| ImagingError::UnsupportedFormat(format.name().into()))?;
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(format.image_format());
+    reader.set_format(image_format);
     let (width, height) = reader
         .into_dimensions()
         .map_err(|e| ImagingError::Corrupt(format.name(), e.to_string()))?;
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels == 0 {
-        return Err(ImagingError::NoPixels);
-    }
-    if pixels > limits.max_pixels {
-        return Err(ImagingError::TooLarge(format!(
-            "{width}×{height} = {pixels} pixels, above the limit of {} pixels",
-            limits.max_pixels
-        )));
-    }
+    limits.check_plane(u64::from(width), u64::from(height))?;
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_alloc = Some(limits.max_alloc);
     decoder_limits.max_image_width = Some(width);
     decoder_limits.max_image_height = Some(height);
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(format.image_format());
+    reader.set_format(image_format);
     reader.limits(decoder_limits);
     let image = reader.decode().map_err(|e| match e {
         image::ImageError::Limits(l) => ImagingError::TooLarge(l.to_string()),
@@ -155,7 +226,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, Imagi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageBuffer, Luma, Rgb};
+    use image::{ImageBuffer, ImageFormat, Luma, Rgb};
 
     fn png_bytes<P: image::PixelWithColorType>(img: &ImageBuffer<P, Vec<P::Subpixel>>) -> Vec<u8>
     where
@@ -216,5 +287,27 @@ mod tests {
             decode_image(&bytes, &small),
             Err(ImagingError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn volumes_render_one_slice_and_refuse_several_in_decode_scan_image() {
+        let one = nifti::tests::nifti1([3, 2, 1], None, true);
+        let d = decode_scan_image(&one, &Limits::default()).unwrap();
+        assert_eq!((d.width, d.height, d.format), (3, 2, SourceFormat::Nifti));
+        assert!(matches!(
+            decode_image(&one, &Limits::default()),
+            Err(ImagingError::Unsupported(..))
+        ));
+        let many = nifti::tests::nifti1([3, 2, 4], None, true);
+        let err = decode_scan_image(&many, &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("3×2×4"), "{err}");
+        let Scan::Volume(v) = decode_scan(&many, &Limits::default()).unwrap() else {
+            panic!("a volume")
+        };
+        let r = v
+            .render(Axis::Axial, 3, &Window::MinMax, SourceFormat::Nifti)
+            .unwrap();
+        assert_eq!(r.image.rgb.len(), 3 * 2 * 3);
+        assert_eq!(r.pixel_spacing, [2.0, 3.0]);
     }
 }

@@ -5,7 +5,8 @@
 //! (ViT), [`tiny_vit`],
 //! [`prompt_encoder`], [`transformer`], [`mask_decoder`], [`sam`]; the registry
 //! [`build_sam`]; the facade [`predictor`]; image/coordinate [`transforms`]; the embedding
-//! wire format [`embedding_codec`] shared with the server and the browser.
+//! wire format [`embedding_codec`] shared with the server and the browser; interactive
+//! click-by-click decoding in [`session`].
 //! The crate does no I/O; [`checkpoint`] (feature `pytorch`, native) reads `.pth` files
 //! through burn-store.
 
@@ -25,6 +26,7 @@ pub mod precision;
 pub mod predictor;
 pub mod prompt_encoder;
 pub mod sam;
+pub mod session;
 pub mod tiny_vit;
 pub mod transformer;
 pub mod transforms;

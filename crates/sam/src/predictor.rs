@@ -277,12 +277,13 @@ impl SamPredictor {
         }
     }
 
-    /// Decodes masks for one prompt set (`predict`).
-    pub fn predict(
+    /// Runs the prompt encoder and mask decoder on device: thresholded masks at the
+    /// original size, predicted IoUs and low-res logits, nothing read back yet.
+    fn decode_on_device(
         &self,
         embedding: &Embedding,
         prompt: &PromptInput,
-    ) -> Result<Prediction, SamError> {
+    ) -> Result<DecodedOnDevice, SamError> {
         if embedding.model != self.config.id {
             return Err(SamError::InvalidEmbedding(format!(
                 "embedding was made by `{}` but this predictor runs `{}`",
@@ -311,27 +312,106 @@ impl SamPredictor {
             embedding.input_size,
             embedding.original_size,
         );
-        let [_, c, h, w] = logits.dims();
-        let values = logits
-            .try_into_vec_as::<f32>()
+        Ok(DecodedOnDevice {
+            dims: logits.dims(),
+            masks: logits.greater_elem(0.0),
+            iou_predictions: out.iou_predictions,
+            low_res_logits: out.low_res_masks,
+        })
+    }
+
+    /// Decodes masks for one prompt set (`predict`).
+    pub fn predict(
+        &self,
+        embedding: &Embedding,
+        prompt: &PromptInput,
+    ) -> Result<Prediction, SamError> {
+        let decoded = self.decode_on_device(embedding, prompt)?;
+        let masks = decoded.masks.clone().into_data();
+        let ious = decoded.iou_predictions.clone().into_data();
+        decoded.finish(masks, ious)
+    }
+
+    /// [`Self::predict`] with asynchronous reads, as WebGPU in a browser requires.
+    pub async fn predict_async(
+        &self,
+        embedding: &Embedding,
+        prompt: &PromptInput,
+    ) -> Result<Prediction, SamError> {
+        let decoded = self.decode_on_device(embedding, prompt)?;
+        let masks = decoded
+            .masks
+            .clone()
+            .into_data_async()
+            .await
             .map_err(|e| SamError::InvalidEmbedding(format!("reading masks: {e:?}")))?;
+        let ious = decoded
+            .iou_predictions
+            .clone()
+            .into_data_async()
+            .await
+            .map_err(|e| SamError::InvalidEmbedding(format!("reading IoU: {e:?}")))?;
+        decoded.finish(masks, ious)
+    }
+}
+
+/// A decode whose outputs are still on the device.
+struct DecodedOnDevice {
+    /// `B×C×H×W` of the masks.
+    dims: [usize; 4],
+    masks: Tensor<4, Bool>,
+    iou_predictions: Tensor<2>,
+    low_res_logits: Tensor<4>,
+}
+
+impl DecodedOnDevice {
+    /// Builds the [`Prediction`] from the read-back masks and IoUs.
+    fn finish(self, masks: TensorData, ious: TensorData) -> Result<Prediction, SamError> {
+        let [_, c, h, w] = self.dims;
+        let values = bool_values(&masks)?;
         let masks = values
             .chunks(h * w)
             .take(c)
             .map(|plane| BinaryMask {
                 width: w,
                 height: h,
-                data: plane.iter().map(|&v| u8::from(v > 0.0)).collect(),
+                data: plane.to_vec(),
             })
             .collect();
-        let iou_predictions = out
-            .iou_predictions
-            .try_into_vec_as::<f32>()
+        let iou_predictions = ious
+            .convert::<f32>()
+            .try_into_vec::<f32>()
             .map_err(|e| SamError::InvalidEmbedding(format!("reading IoU: {e:?}")))?;
         Ok(Prediction {
             masks,
             iou_predictions,
-            low_res_logits: out.low_res_masks,
+            low_res_logits: self.low_res_logits,
         })
     }
+}
+
+/// A boolean tensor's values as 0/1 bytes, whatever storage the backend uses.
+fn bool_values(data: &TensorData) -> Result<Vec<u8>, SamError> {
+    use burn::tensor::{BoolStore, DType};
+    let unreadable = |e| SamError::InvalidEmbedding(format!("reading masks: {e:?}"));
+    Ok(match data.dtype() {
+        DType::Bool(BoolStore::Native) => data
+            .as_slice::<bool>()
+            .map_err(unreadable)?
+            .iter()
+            .map(|&v| u8::from(v))
+            .collect(),
+        DType::Bool(BoolStore::U32) => data
+            .as_slice::<u32>()
+            .map_err(unreadable)?
+            .iter()
+            .map(|&v| u8::from(v != 0))
+            .collect(),
+        _ => data
+            .as_slice::<u8>()
+            .map_err(unreadable)?
+            .iter()
+            .map(|&v| u8::from(v != 0))
+            .collect(),
+    })
 }

@@ -53,6 +53,18 @@ impl ServerLimits {
     }
 }
 
+/// A fine-tuned decoder listed next to its base model (`samscope serve --finetuned`): it
+/// shares the base model's encoder and embeddings and serves its own decoder weights.
+#[derive(Debug, Clone)]
+pub struct FinetunedDecoder {
+    /// Its id in `/api/v1/models` (e.g. `lite_medsam+vessels`).
+    pub name: String,
+    /// The base model; it must be one of the served models.
+    pub base: sam::ModelId,
+    /// Prompt encoder + mask decoder.
+    pub decoder: sam::SamDecoder,
+}
+
 /// Everything [`crate::Server::bind`] needs besides the models.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -68,6 +80,8 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Request and resource limits.
     pub limits: ServerLimits,
+    /// Fine-tuned decoders listed after the models (none by default).
+    pub finetuned: Vec<FinetunedDecoder>,
 }
 
 impl ServerConfig {
@@ -80,6 +94,7 @@ impl ServerConfig {
             web_dir: None,
             static_dir: None,
             limits: ServerLimits::default(),
+            finetuned: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use imaging::ImagingError;
 use serde::Serialize;
 
-use crate::image_id::ImageId;
+use crate::image_id::{ImageId, VolumeId};
 
 /// Longest piece of client input echoed back in an error.
 const ECHO_MAX: usize = 64;
@@ -46,6 +46,12 @@ pub enum ApiError {
     /// 404: no image with this id was uploaded (or its stored copy was damaged).
     #[error("no image with id {0}; upload it with POST /api/v1/images")]
     ImageNotFound(ImageId),
+    /// 404: no ground-truth mask with this id was uploaded.
+    #[error("no mask with id {0}; upload it with POST /api/v1/masks")]
+    MaskNotFound(ImageId),
+    /// 404: no volume with this id was uploaded (or its stored copy was damaged).
+    #[error("no volume with id {0}; upload the scan with POST /api/v1/images")]
+    VolumeNotFound(VolumeId),
     /// 404: the model is unknown or not loaded on this server.
     #[error("{0}")]
     UnknownModel(String),
@@ -104,9 +110,11 @@ impl ApiError {
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::ForeignHost => StatusCode::FORBIDDEN,
-            ApiError::ImageNotFound(_) | ApiError::UnknownModel(_) | ApiError::NotFound => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::ImageNotFound(_)
+            | ApiError::MaskNotFound(_)
+            | ApiError::VolumeNotFound(_)
+            | ApiError::UnknownModel(_)
+            | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -125,6 +133,8 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::ForeignHost => "foreign_host",
             ApiError::ImageNotFound(_) => "image_not_found",
+            ApiError::MaskNotFound(_) => "mask_not_found",
+            ApiError::VolumeNotFound(_) => "volume_not_found",
             ApiError::UnknownModel(_) => "unknown_model",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -173,7 +183,10 @@ impl From<ImagingError> for ApiError {
     fn from(err: ImagingError) -> Self {
         match err {
             ImagingError::Empty => ApiError::EmptyBody,
-            ImagingError::UnsupportedFormat(_) => ApiError::UnsupportedMediaType(err.to_string()),
+            ImagingError::UnsupportedFormat(_) | ImagingError::Unsupported(..) => {
+                ApiError::UnsupportedMediaType(err.to_string())
+            }
+            ImagingError::BadRequest(_) => ApiError::BadRequest(err.to_string()),
             ImagingError::Corrupt(..) | ImagingError::NoPixels => {
                 ApiError::Unprocessable(err.to_string())
             }
@@ -222,6 +235,14 @@ pub enum ServerError {
         model: sam::ModelId,
         /// Why.
         source: sam::SamError,
+    },
+    /// A fine-tuned decoder cannot be listed (`--finetuned`).
+    #[error("fine-tuned model `{name}`: {problem}")]
+    Finetuned {
+        /// Its name.
+        name: String,
+        /// What is wrong.
+        problem: String,
     },
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]

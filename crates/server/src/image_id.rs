@@ -6,10 +6,32 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
-/// How uploads become encoder pixels today: decode to 8-bit RGB with
-/// `imaging::decode_image` (16-bit min–max), no windowing, first slice. Part of every id,
-/// so a future window or slice choice gives a new id instead of a stale cache hit.
+/// How raster uploads (PNG, JPEG, TIFF, PNM) become encoder pixels: decode to 8-bit RGB
+/// with `imaging::decode_image` (16-bit min–max). Part of every such id; slices of
+/// volumes use [`slice_descriptor`], so a window, slice or axis choice gives a new id
+/// instead of a stale cache hit.
 pub const PREPROCESSING_V1: &str = "samscope-image/v1;rgb8;decode=imaging-minmax";
+
+/// The preprocessing descriptor of a slice of a volume, e.g.
+/// `samscope-image/v1;rgb8;volume=<id>;axis=axial;index=12;window=ct_abdomen;lower=-991;upper=362;invert=0`.
+pub fn slice_descriptor(
+    volume: &VolumeId,
+    axis: imaging::Axis,
+    index: usize,
+    window: &imaging::ResolvedWindow,
+) -> String {
+    format!(
+        "samscope-image/v1;rgb8;volume={volume};axis={axis};index={index};{}",
+        window.describe()
+    )
+}
+
+/// Whether `text` can be a stored descriptor: one of ours, short, printable ASCII.
+pub fn is_descriptor(text: &str) -> bool {
+    text.starts_with("samscope-image/v1;")
+        && text.len() <= 512
+        && text.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// The 32 bytes of a sha256 written as exactly 64 lower-case hex characters.
 pub fn parse_sha256_hex(text: &str) -> Option<[u8; 32]> {
@@ -70,6 +92,45 @@ impl fmt::Display for ImageId {
 impl fmt::Debug for ImageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ImageId({self})")
+    }
+}
+
+/// A 256-bit volume id, written as 64 lower-case hex characters:
+/// `sha256("samscope-volume/v1" ‖ 0x00 ‖ encoded volume)`, where the encoding
+/// (`imaging::Volume::encode`) holds the samples and the geometry and nothing else.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VolumeId(ImageId);
+
+impl VolumeId {
+    /// The id of an encoded volume.
+    pub fn of_encoded(encoded: &[u8]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"samscope-volume/v1");
+        hasher.update([0u8]);
+        hasher.update(encoded);
+        VolumeId(ImageId(hasher.finalize().into()))
+    }
+
+    /// Parses an id from a path (64 lower-case hex characters, else `bad_id`).
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        ImageId::parse(text).map(VolumeId)
+    }
+
+    /// The first two hex characters, used to shard the store's folders.
+    pub fn shard(&self) -> String {
+        self.0.shard()
+    }
+}
+
+impl fmt::Display for VolumeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for VolumeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VolumeId({self})")
     }
 }
 

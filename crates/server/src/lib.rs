@@ -24,10 +24,12 @@ mod encoder;
 mod error;
 mod image_id;
 mod layers;
+mod masks;
 mod metrics;
 mod routes;
 mod state;
 mod store;
+mod volumes;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,9 +38,9 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use config::{ServerConfig, ServerLimits};
+pub use config::{FinetunedDecoder, ServerConfig, ServerLimits};
 pub use error::{ApiError, ServerError};
-pub use image_id::{ImageId, PREPROCESSING_V1};
+pub use image_id::{ImageId, PREPROCESSING_V1, VolumeId};
 pub use state::LoadedModel;
 
 /// A server bound to its address, not yet accepting connections.

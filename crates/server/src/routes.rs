@@ -28,7 +28,7 @@ use crate::store::weights_tag;
 
 /// `Cache-Control` of content-addressed responses: the URL names the content, so a
 /// browser may keep it for a year; `private` keeps scans out of shared caches.
-const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 /// `Cache-Control` of responses whose URL does not name the content.
 const REVALIDATE: &str = "no-cache";
 /// `Content-Type` of embeddings and decoder weights.
@@ -46,12 +46,24 @@ pub fn router(
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes))
         .layer(from_fn_with_state(state.clone(), limit_uploads))
         .route_layer(from_fn_with_state(state.clone(), require_token));
+    let upload_mask = post(crate::masks::upload_mask)
+        .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes))
+        .layer(from_fn_with_state(state.clone(), limit_uploads))
+        .route_layer(from_fn_with_state(state.clone(), require_token));
+    let slices = post(crate::volumes::post_slice)
+        .layer(DefaultBodyLimit::max(crate::volumes::SLICE_REQUEST_BYTES))
+        .layer(from_fn_with_state(state.clone(), limit_uploads))
+        .route_layer(from_fn_with_state(state.clone(), require_token));
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/images", upload)
         .route("/api/v1/images/{id}", get(get_image))
+        .route("/api/v1/masks", upload_mask)
+        .route("/api/v1/masks/{id}", get(crate::masks::get_mask))
         .route("/api/v1/images/{id}/embedding", get(get_embedding))
+        .route("/api/v1/volumes/{id}", get(crate::volumes::get_volume))
+        .route("/api/v1/volumes/{id}/slices", slices)
         .route("/api/v1/models", get(list_models))
         .route(
             "/api/v1/models/{model}/decoder.safetensors",
@@ -108,7 +120,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// Response of `POST /api/v1/images`.
+/// Response of `POST /api/v1/images` for a raster image.
 #[derive(Debug, Serialize)]
 struct Uploaded {
     id: String,
@@ -116,7 +128,15 @@ struct Uploaded {
     height: u32,
 }
 
-fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
+/// Response of `POST /api/v1/images`: a raster image as before, or a volume.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum UploadResponse {
+    Image(Uploaded),
+    Volume(Box<crate::volumes::UploadedVolume>),
+}
+
+pub(crate) fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge(format!(
             "the upload is larger than the limit of {limit} bytes"
@@ -126,16 +146,41 @@ fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
     }
 }
 
-/// `POST /api/v1/images`: decode within the limits, id the pixels, store them as PNG.
+/// `POST /api/v1/images`: decode within the limits; a raster image is id'd by its pixels
+/// and stored as PNG, a volume (DICOM, NIfTI, NRRD) is stored as samples + geometry
+/// (`crate::volumes`). The uploaded bytes themselves are never kept.
 async fn upload_image(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Uploaded>, ApiError> {
+) -> Result<Json<UploadResponse>, ApiError> {
     let body = body.map_err(|e| body_error(e, state.limits.max_upload_bytes))?;
     let worker = state.clone();
+    let scan = blocking(move || {
+        let scan = imaging::decode_scan(&body, &worker.limits.imaging())?;
+        let format = match &scan {
+            imaging::Scan::Image(image) => image.format,
+            imaging::Scan::Volume(_) => imaging::detect(&body)?,
+        };
+        Ok::<_, ApiError>((scan, format))
+    })
+    .await??;
+    let decoded = match scan {
+        (imaging::Scan::Image(decoded), _) => decoded,
+        (imaging::Scan::Volume(volume), format) => {
+            let worker = state.clone();
+            let uploaded =
+                blocking(move || crate::volumes::store_upload(&worker, volume, format)).await??;
+            state.metrics.record_upload();
+            tracing::info!(
+                volume = %uploaded.id(),
+                dims = ?uploaded.dims(),
+                "volume stored"
+            );
+            return Ok(Json(UploadResponse::Volume(Box::new(uploaded))));
+        }
+    };
+    let worker = state.clone();
     let uploaded = blocking(move || {
-        let decoded = imaging::decode_image(&body, &worker.limits.imaging())?;
-        drop(body);
         let (width, height) = (decoded.width, decoded.height);
         let id = ImageId::of_pixels(PREPROCESSING_V1, width, height, &decoded.rgb);
         let image = RgbImage::new(width as usize, height as usize, decoded.rgb)
@@ -158,16 +203,16 @@ async fn upload_image(
         height = uploaded.height,
         "image stored"
     );
-    Ok(Json(uploaded))
+    Ok(Json(UploadResponse::Image(uploaded)))
 }
 
-fn image_id(path: Result<Path<String>, PathRejection>) -> Result<ImageId, ApiError> {
+pub(crate) fn image_id(path: Result<Path<String>, PathRejection>) -> Result<ImageId, ApiError> {
     let Path(text) = path.map_err(|_| ApiError::BadId)?;
     ImageId::parse(&text)
 }
 
 /// Whether `If-None-Match` names `etag`.
-fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -175,7 +220,7 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 /// A body with its validator: 304 when the client already has it, else 200.
-fn conditional(
+pub(crate) fn conditional(
     headers: &HeaderMap,
     etag: &str,
     cache_control: &'static str,
@@ -243,16 +288,7 @@ async fn get_embedding(
     let id = image_id(path)?;
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let model = state.model(query.model.as_deref())?;
-    let dtype = match query.dtype.as_deref() {
-        None | Some("f16") => ExportDtype::F16,
-        Some("f32") => ExportDtype::F32,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "dtype `{}`: use f16 (default) or f32",
-                echo(other)
-            )));
-        }
-    };
+    let dtype = parse_dtype(query.dtype.as_deref())?;
     let etag = format!(
         "\"{id}.{}.{}.{}.v{}\"",
         model.config.id,
@@ -270,12 +306,16 @@ async fn get_embedding(
 /// One entry of `GET /api/v1/models`.
 #[derive(Debug, Serialize)]
 struct ModelInfo {
-    id: &'static str,
+    id: String,
+    /// For a fine-tuned decoder: the model whose embeddings it decodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base: Option<&'static str>,
     default: bool,
     image_size: usize,
     embedding_shape: [usize; 4],
     weights_sha256: String,
     decoder: DecoderInfo,
+    decoder_f32: DecoderInfo,
 }
 
 /// The decoder weights file of a model.
@@ -297,16 +337,24 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
         .map(|(i, m)| {
             let e = m.config.embedding_size();
             ModelInfo {
-                id: m.config.id.as_str(),
+                id: m.name.clone(),
+                base: m.finetuned_from.map(|b| b.as_str()),
                 default: i == 0,
                 image_size: m.config.img_size,
                 embedding_shape: [1, m.config.prompt_encoder.embed_dim, e, e],
                 weights_sha256: m.weights_sha256.clone(),
                 decoder: DecoderInfo {
-                    url: format!("/api/v1/models/{}/decoder.safetensors", m.config.id),
+                    url: format!("/api/v1/models/{}/decoder.safetensors", m.name),
                     bytes: m.decoder.bytes.len(),
                     sha256: m.decoder.sha256.clone(),
                     dtype: ExportDtype::F16.as_str(),
+                    format: export::FORMAT_VERSION,
+                },
+                decoder_f32: DecoderInfo {
+                    url: format!("/api/v1/models/{}/decoder.safetensors?dtype=f32", m.name),
+                    bytes: m.decoder.f32_bytes.len(),
+                    sha256: m.decoder.f32_sha256.clone(),
+                    dtype: ExportDtype::F32.as_str(),
                     format: export::FORMAT_VERSION,
                 },
             }
@@ -319,15 +367,33 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
 async fn get_decoder(
     State(state): State<Arc<AppState>>,
     Path(model): Path<String>,
+    query: Result<Query<DtypeQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let entry = state.model(Some(&model))?;
-    let etag = format!("\"{}\"", entry.decoder.sha256);
-    conditional(
-        &headers,
-        &etag,
-        REVALIDATE,
-        BINARY,
-        entry.decoder.bytes.clone(),
-    )
+    let (bytes, sha256) = match parse_dtype(query.dtype.as_deref())? {
+        ExportDtype::F16 => (&entry.decoder.bytes, &entry.decoder.sha256),
+        ExportDtype::F32 => (&entry.decoder.f32_bytes, &entry.decoder.f32_sha256),
+    };
+    let etag = format!("\"{sha256}\"");
+    conditional(&headers, &etag, REVALIDATE, BINARY, bytes.clone())
+}
+
+/// Query of `GET /api/v1/models/{model}/decoder.safetensors`.
+#[derive(Debug, Deserialize)]
+struct DtypeQuery {
+    dtype: Option<String>,
+}
+
+/// `dtype=f16|f32` (default f16).
+fn parse_dtype(dtype: Option<&str>) -> Result<ExportDtype, ApiError> {
+    match dtype {
+        None | Some("f16") => Ok(ExportDtype::F16),
+        Some("f32") => Ok(ExportDtype::F32),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "dtype `{}`: use f16 (default) or f32",
+            echo(other)
+        ))),
+    }
 }

@@ -17,6 +17,7 @@ use crate::error::{ApiError, ServerError, echo};
 use crate::image_id::{ImageId, parse_sha256_hex};
 use crate::metrics::Metrics;
 use crate::store::{Store, write_atomic};
+use crate::volumes::{VOLUME_CACHE_BYTES, VolumeCache};
 
 /// A model ready to serve: the predictor (encoder and decoder) and the sha256 of the
 /// checkpoint it was loaded from, which keys its cache entries.
@@ -35,12 +36,35 @@ pub struct DecoderFile {
     pub bytes: Bytes,
     /// sha256 (hex) of `bytes`.
     pub sha256: String,
+    /// f32 safetensors bytes (exact weights: the viewer's `wire=f32`).
+    pub f32_bytes: Bytes,
+    /// sha256 (hex) of `f32_bytes`.
+    pub f32_sha256: String,
+}
+
+impl DecoderFile {
+    /// Exports `decoder` in f16 and f32.
+    pub fn export(config: &ModelConfig, decoder: &sam::SamDecoder) -> Result<Self, sam::SamError> {
+        let f16 = export_decoder(config, decoder, ExportDtype::F16)?;
+        let f32 = export_decoder(config, decoder, ExportDtype::F32)?;
+        Ok(Self {
+            sha256: format!("{:x}", Sha256::digest(&f16)),
+            bytes: Bytes::from(f16),
+            f32_sha256: format!("{:x}", Sha256::digest(&f32)),
+            f32_bytes: Bytes::from(f32),
+        })
+    }
 }
 
 /// What the handlers know about one model.
 #[derive(Debug)]
 pub struct ModelEntry {
-    /// Configuration (input size, embedding geometry).
+    /// Its id in the API: the model id, or a fine-tuned decoder's name.
+    pub name: String,
+    /// For a fine-tuned decoder, the base model whose embeddings it decodes.
+    pub finetuned_from: Option<ModelId>,
+    /// Configuration (input size, embedding geometry); a fine-tuned decoder's is its
+    /// base model's, so embeddings are shared.
     pub config: ModelConfig,
     /// sha256 of the checkpoint.
     pub weights_sha256: String,
@@ -74,6 +98,8 @@ pub struct AppState {
     pub flights: Flights,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Decoded volumes recently uploaded or sliced.
+    pub volumes: VolumeCache,
 }
 
 impl AppState {
@@ -99,25 +125,28 @@ impl AppState {
             if parse_sha256_hex(&weights_sha256).is_none() {
                 return Err(ServerError::BadWeightsId { model: config.id });
             }
-            let bytes = export_decoder(&config, predictor.decoder(), ExportDtype::F16).map_err(
-                |source| ServerError::Export {
+            let decoder = DecoderFile::export(&config, predictor.decoder()).map_err(|source| {
+                ServerError::Export {
                     model: config.id,
                     source,
-                },
-            )?;
+                }
+            })?;
             let path = store.decoder_path(config.id, &weights_sha256);
-            write_atomic(&path, &bytes).map_err(|source| ServerError::DataDir { path, source })?;
-            let sha256 = format!("{:x}", Sha256::digest(&bytes));
-            tracing::info!(model = %config.id, bytes = bytes.len(), %sha256, "decoder exported");
+            write_atomic(&path, &decoder.bytes)
+                .map_err(|source| ServerError::DataDir { path, source })?;
+            tracing::info!(model = %config.id, bytes = decoder.bytes.len(), sha256 = %decoder.sha256, "decoder exported");
             entries.push(ModelEntry {
+                name: config.id.as_str().to_string(),
+                finetuned_from: None,
                 config,
                 weights_sha256,
-                decoder: DecoderFile {
-                    bytes: Bytes::from(bytes),
-                    sha256,
-                },
+                decoder,
             });
             predictors.push(predictor);
+        }
+        for finetuned in &config.finetuned {
+            let entry = finetuned_entry(&entries, finetuned)?;
+            entries.push(entry);
         }
         let metrics = Arc::new(Metrics::default());
         let encoder = Encoder::start(predictors, config.limits.queue_capacity, metrics.clone())
@@ -133,6 +162,7 @@ impl AppState {
             encoder,
             flights: Mutex::new(HashMap::new()),
             metrics,
+            volumes: VolumeCache::new(VOLUME_CACHE_BYTES),
         })
     }
 
@@ -147,25 +177,71 @@ impl AppState {
         let loaded = || {
             self.models
                 .iter()
-                .map(|m| m.config.id.as_str())
+                .map(|m| m.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let wanted: ModelId = text.parse().map_err(|_| {
-            ApiError::UnknownModel(format!(
+        if let Some(entry) = self.models.iter().find(|m| m.name == text) {
+            return Ok(entry);
+        }
+        Err(ApiError::UnknownModel(match text.parse::<ModelId>() {
+            Ok(wanted) => format!(
+                "model `{wanted}` is not loaded on this server; it has: {}",
+                loaded()
+            ),
+            Err(_) => format!(
                 "unknown model `{}`; this server has: {}",
                 echo(text),
                 loaded()
+            ),
+        }))
+    }
+}
+
+/// The entry of a fine-tuned decoder: its base model's configuration and weights id (the
+/// embeddings are the base model's), its own decoder bytes (in memory only, not exported
+/// to the data directory).
+fn finetuned_entry(
+    entries: &[ModelEntry],
+    finetuned: &crate::config::FinetunedDecoder,
+) -> Result<ModelEntry, ServerError> {
+    let problem = |problem: String| ServerError::Finetuned {
+        name: finetuned.name.clone(),
+        problem,
+    };
+    let name_ok = finetuned
+        .name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.+-".contains(&b));
+    if finetuned.name.is_empty() || finetuned.name.len() > 64 || !name_ok {
+        return Err(problem(
+            "names are 1–64 lower-case letters, digits, `_`, `.`, `+` and `-`".into(),
+        ));
+    }
+    if entries.iter().any(|e| e.name == finetuned.name) {
+        return Err(problem("another model has this name".into()));
+    }
+    let base = entries
+        .iter()
+        .find(|e| e.finetuned_from.is_none() && e.config.id == finetuned.base)
+        .ok_or_else(|| {
+            problem(format!(
+                "its base model `{}` is not served; add --model {}",
+                finetuned.base, finetuned.base
             ))
         })?;
-        self.models
-            .iter()
-            .find(|m| m.config.id == wanted)
-            .ok_or_else(|| {
-                ApiError::UnknownModel(format!(
-                    "model `{wanted}` is not loaded on this server; it has: {}",
-                    loaded()
-                ))
-            })
-    }
+    let decoder = DecoderFile::export(&base.config, &finetuned.decoder).map_err(|source| {
+        ServerError::Export {
+            model: finetuned.base,
+            source,
+        }
+    })?;
+    tracing::info!(model = %finetuned.name, base = %finetuned.base, bytes = decoder.bytes.len(), sha256 = %decoder.sha256, "fine-tuned decoder exported");
+    Ok(ModelEntry {
+        name: finetuned.name.clone(),
+        finetuned_from: Some(finetuned.base),
+        config: base.config.clone(),
+        weights_sha256: base.weights_sha256.clone(),
+        decoder,
+    })
 }

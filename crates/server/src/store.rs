@@ -7,6 +7,13 @@
 //! embeddings/<model>-<weights>/<ab>/<id>.emb    "SSCACHE1" ‖ sha256(payload) ‖ payload, where
 //!                                               payload is the f32 embedding wire format
 //! models/<model>-<weights>/decoder.f16.safetensors   the browser's decoder weights
+//! masks/<ab>/<id>.mask                            an uploaded ground truth, verbatim; id =
+//!                                               sha256 of the bytes, checked when read
+//! images/<ab>/<id>.desc                        the preprocessing descriptor of a volume
+//!                                               slice (absent: `PREPROCESSING_V1`)
+//! volumes/<ab>/<id>.vol                         "SSCACHE1" ‖ sha256(payload) ‖ payload, where
+//!                                               payload is `imaging::Volume::encode`:
+//!                                               samples and geometry, nothing else
 //! ```
 //!
 //! `<ab>` is the first byte of the id in hex; `<weights>` the first 16 hex characters of
@@ -27,7 +34,7 @@ use sam::export::ExportDtype;
 use sam::{ModelId, RgbImage};
 use sha2::{Digest, Sha256};
 
-use crate::image_id::{ImageId, PREPROCESSING_V1};
+use crate::image_id::{ImageId, PREPROCESSING_V1, VolumeId, is_descriptor};
 
 /// Magic of a checksummed cache entry.
 const ENTRY_MAGIC: &[u8; 8] = b"SSCACHE1";
@@ -92,7 +99,7 @@ pub fn weights_tag(weights_sha256: &str) -> &str {
 impl Store {
     /// Opens (creating) the store under `root`.
     pub fn open(root: &Path) -> io::Result<Self> {
-        for sub in ["images", "embeddings", "models"] {
+        for sub in ["images", "embeddings", "models", "volumes"] {
             fs::create_dir_all(root.join(sub))?;
         }
         Ok(Self {
@@ -114,6 +121,14 @@ impl Store {
             .join(format!("{model}-{}", weights_tag(weights)))
             .join(id.shard())
             .join(format!("{id}.emb"))
+    }
+
+    /// Where an uploaded ground-truth mask is kept (its bytes, verbatim).
+    pub fn mask_path(&self, id: &ImageId) -> PathBuf {
+        self.root
+            .join("masks")
+            .join(id.shard())
+            .join(format!("{id}.mask"))
     }
 
     /// Where the decoder weights of `model` are written.
@@ -155,6 +170,87 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
         let _ = fs::remove_file(path);
+        let _ = fs::remove_file(self.descriptor_path(id));
+    }
+
+    /// Where the descriptor of a slice image is kept (none for raster uploads).
+    fn descriptor_path(&self, id: &ImageId) -> PathBuf {
+        self.image_path(id).with_extension("desc")
+    }
+
+    /// The preprocessing descriptor an image id was computed with.
+    fn descriptor(&self, id: &ImageId) -> Result<String, String> {
+        match fs::read(self.descriptor_path(id)) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .ok()
+                .filter(|d| is_descriptor(d))
+                .ok_or_else(|| "its descriptor file is damaged".to_string()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(PREPROCESSING_V1.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Stores a volume slice's pixels under an id computed with `descriptor` (written
+    /// first, so a reader that finds the PNG finds its descriptor).
+    pub fn put_slice_image(
+        &self,
+        id: ImageId,
+        descriptor: &str,
+        image: &RgbImage,
+    ) -> io::Result<()> {
+        if !is_descriptor(descriptor) {
+            return Err(io::Error::other("not a samscope image descriptor"));
+        }
+        let path = self.descriptor_path(&id);
+        if fs::read(&path).ok().as_deref() != Some(descriptor.as_bytes()) {
+            write_atomic(&path, descriptor.as_bytes())?;
+        }
+        self.put_image(id, image)
+    }
+
+    fn volume_path(&self, id: &VolumeId) -> PathBuf {
+        self.root
+            .join("volumes")
+            .join(id.shard())
+            .join(format!("{id}.vol"))
+    }
+
+    /// Stores an encoded volume (`imaging::Volume::encode`) unless it is already there.
+    pub fn put_volume(&self, id: &VolumeId, encoded: &[u8]) -> io::Result<()> {
+        let path = self.volume_path(id);
+        if path.exists() {
+            return Ok(());
+        }
+        write_atomic(&path, &seal_entry(encoded))
+    }
+
+    /// Reads and checks a stored volume (checksum, decoding, id). `Ok(None)` when absent;
+    /// a damaged file is removed and reported.
+    pub fn load_volume(
+        &self,
+        id: &VolumeId,
+        limits: &imaging::Limits,
+    ) -> Result<Option<imaging::Volume>, Corrupt> {
+        let path = self.volume_path(id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Self::corrupt_entry(&path, e.to_string())),
+        };
+        let payload = open_entry(&bytes).map_err(|reason| Self::corrupt_entry(&path, reason))?;
+        if VolumeId::of_encoded(payload) != *id {
+            return Err(Self::corrupt_entry(
+                &path,
+                "content does not match the id".into(),
+            ));
+        }
+        let limits = imaging::Limits {
+            max_bytes: usize::MAX,
+            ..*limits
+        };
+        imaging::Volume::decode(payload, &limits)
+            .map(Some)
+            .map_err(|e| Self::corrupt_entry(&path, e.to_string()))
     }
 
     /// Stores decoded pixels as PNG unless an intact copy is already there.
@@ -188,12 +284,11 @@ impl Store {
         };
         let decoded = imaging::decode_image(&png, limits)
             .map_err(|e| self.corrupt_image(id, &path, e.to_string()))?;
-        let recomputed = ImageId::of_pixels(
-            PREPROCESSING_V1,
-            decoded.width,
-            decoded.height,
-            &decoded.rgb,
-        );
+        let descriptor = self
+            .descriptor(&id)
+            .map_err(|reason| self.corrupt_image(id, &path, reason))?;
+        let recomputed =
+            ImageId::of_pixels(&descriptor, decoded.width, decoded.height, &decoded.rgb);
         if recomputed != id {
             return Err(self.corrupt_image(id, &path, "pixels do not match the id".into()));
         }

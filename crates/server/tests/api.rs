@@ -525,6 +525,21 @@ async fn models_list_the_decoder_the_browser_downloads_and_root_serves_the_viewe
         .await;
     assert_eq!(again.status(), 304);
 
+    let exact = &model["decoder_f32"];
+    let response = server.get(exact["url"].as_str().unwrap()).await;
+    assert_eq!(response.status(), 200);
+    let bytes = response.body().to_vec();
+    assert_eq!(exact["sha256"], format!("{:x}", Sha256::digest(&bytes)));
+    assert_eq!(exact["dtype"], "f32");
+    export::load_decoder(&config, bytes, &Device::flex()).expect("f32 strictly loadable");
+    expect_error(
+        server.get(&format!("{url}?dtype=f64")).await,
+        400,
+        "bad_request",
+        "decoder dtype f64",
+    )
+    .await;
+
     let index = server.get("/").await;
     assert_eq!(index.status(), 200);
     assert!(String::from_utf8_lossy(index.body()).contains("samscope"));
@@ -591,5 +606,60 @@ async fn a_timed_out_request_leaves_its_encoder_run_to_finish_and_be_cached() {
     let cached = server.get(&embedding_path(&id, "f16")).await;
     assert_eq!(cached.status(), 200, "{}", json(&cached));
     assert_eq!(server.metric("samscope_encoder_runs_total").await, 1.0);
+    server.stop_and_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ground_truth_masks_are_kept_verbatim_and_checked() {
+    let server = TestServer::fresh("masks", |_| {}).await;
+    let mask = fixture_image("nuclei_mask.png");
+    let response = server
+        .request(Method::POST, "/api/v1/masks", &[], mask.clone())
+        .await;
+    assert_eq!(response.status(), 200);
+    let uploaded = json(&response);
+    let id = uploaded["id"].as_str().unwrap().to_string();
+    assert_eq!(id, format!("{:x}", Sha256::digest(&mask)));
+    assert_eq!(
+        (uploaded["width"].as_u64(), uploaded["height"].as_u64()),
+        (Some(512), Some(357))
+    );
+    let back = server.get(&format!("/api/v1/masks/{id}")).await;
+    assert_eq!(back.status(), 200);
+    assert_eq!(back.body().to_vec(), mask, "label values survive exactly");
+
+    expect_error(
+        server
+            .request(Method::POST, "/api/v1/masks", &[], b"not an image".to_vec())
+            .await,
+        415,
+        "unsupported_media_type",
+        "text as a mask",
+    )
+    .await;
+    expect_error(
+        server
+            .request(Method::POST, "/api/v1/masks", &[], Vec::new())
+            .await,
+        400,
+        "empty_body",
+        "empty mask",
+    )
+    .await;
+    let unknown = "0".repeat(64);
+    expect_error(
+        server.get(&format!("/api/v1/masks/{unknown}")).await,
+        404,
+        "mask_not_found",
+        "unknown mask",
+    )
+    .await;
+    expect_error(
+        server.get("/api/v1/masks/xyz").await,
+        400,
+        "bad_id",
+        "bad mask id",
+    )
+    .await;
     server.stop_and_clean().await;
 }

@@ -6,15 +6,18 @@ use std::path::{Path, PathBuf};
 use eval::progress::Progress;
 
 use crate::error::CliError;
-use crate::files::{read_image, write_npy};
+use crate::files::write_npy;
 use crate::model::ModelArgs;
 
 /// Arguments of `samscope embed`.
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
-    /// The scans (PNG, JPEG or TIFF); repeat `--image` or list several after it.
+    /// The scans (PNG, JPEG, TIFF, PNM, DICOM, NIfTI, NRRD); repeat `--image` or list
+    /// several after it. Volumes need --slice (the same slice of each).
     #[arg(long, required = true, num_args = 1..)]
     pub image: Vec<PathBuf>,
+    #[command(flatten)]
+    pub scan: crate::scan::SliceArgs,
     /// One image: the `.npy` file to write. Several images (or a folder): the folder that
     /// receives one `<stem>.npy` per image. Each holds the `1×256×64×64` f32 embedding.
     #[arg(long)]
@@ -68,7 +71,7 @@ pub fn run(args: &EmbedArgs) -> Result<(), CliError> {
     let predictor = args.model.load()?;
     let mut progress = Progress::new(args.image.len(), 0, !args.quiet && args.image.len() > 1);
     for (path, out) in args.image.iter().zip(&outputs) {
-        let image = read_image(path)?;
+        let image = crate::scan::read_scan(path, &args.scan)?;
         let embedding = predictor
             .embed(&image)
             .map_err(|e| CliError::model(path.display().to_string(), e))?;

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use eval::{
-    EvalOptions, InstanceMode, Layout, MergeConfig, Outcome, OutsidePolicy, Protocol,
-    ProtocolOptions, RunConfig, Shard,
+    EvalOptions, FinetunedDecoder, InstanceMode, Layout, MergeConfig, Outcome, OutsidePolicy,
+    Protocol, ProtocolOptions, RunConfig, Shard,
 };
 
+use crate::commands::finetune::{finetuned_predictor, open_finetuned};
 use crate::error::CliError;
 use crate::model::ModelArgs;
 
@@ -21,8 +22,9 @@ pub struct EvalArgs {
     /// montgomery, shenzhen, endovis2017, aroi (amos and volume need NIfTI support).
     #[arg(long)]
     pub layout: String,
-    /// Prompting protocol(s): centroid, center, box, box-jitter, iterative; repeat the flag
-    /// or separate with commas. All share one encoder pass per image.
+    /// Prompting protocol(s): centroid, center, box, box-jitter, iterative, promptless (no
+    /// prompt: fine-tuned decoders); repeat the flag or separate with commas. All share one
+    /// encoder pass per image.
     #[arg(long = "protocol", value_delimiter = ',', required = true)]
     pub protocols: Vec<String>,
     /// Output folder (tables, report, per-image records, embedding cache).
@@ -65,6 +67,10 @@ pub struct EvalArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Evaluate a fine-tuned decoder (a `samscope finetune --out` folder) with --model's
+    /// encoder; results carry its name (e.g. `lite_medsam+vessels`).
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub finetuned: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -170,8 +176,20 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     // Everything that can fail without the model fails first.
     let resolved = args.model.resolve()?;
     config.checkpoint_sha256 = resolved.sha256.clone();
-    let plan = eval::plan(&config, resolved.config.id)?;
-    let predictor = args.model.load_resolved(resolved)?;
+    let finetuned = args
+        .finetuned
+        .as_deref()
+        .map(|dir| open_finetuned(dir, &resolved))
+        .transpose()?;
+    let decoder = finetuned.as_ref().map(|m| FinetunedDecoder {
+        name: m.name().to_string(),
+        sha256: m.manifest.decoder_sha256.clone(),
+    });
+    let plan = eval::plan_with_decoder(&config, resolved.config.id, decoder.as_ref())?;
+    let predictor = match &finetuned {
+        Some(model) => finetuned_predictor(&args.model, resolved, model)?,
+        None => args.model.load_resolved(resolved)?,
+    };
     let outcome = eval::execute(&plan, &predictor)?;
     report(&outcome);
     Ok(())

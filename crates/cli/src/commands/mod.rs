@@ -4,5 +4,6 @@ pub mod bench_encoder;
 pub mod embed;
 pub mod eval;
 pub mod export;
+pub mod finetune;
 pub mod segment;
 pub mod serve;

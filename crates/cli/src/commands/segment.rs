@@ -3,19 +3,25 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use sam::PromptInput;
-use serde::Serialize;
+use sam::embedding_codec::EmbeddingData;
+use sam::export::{ExportDtype, export_decoder, load_decoder};
+use sam::session::{Step, replay};
+use sam::{Embedding, Prediction, PromptInput, SamPredictor};
+use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
-use crate::files::{read_image, read_npy_f32, write_mask_png, write_npy};
+use crate::files::{read_npy_f32, write_mask_png, write_npy};
 use crate::model::ModelArgs;
 
 /// Arguments of `samscope segment`.
 #[derive(Debug, clap::Args)]
 pub struct SegmentArgs {
-    /// The scan (PNG, JPEG or TIFF).
+    /// The scan: PNG, JPEG, TIFF, PNM, DICOM, NIfTI (.nii, .nii.gz) or NRRD; a volume
+    /// needs --slice (and takes --window).
     #[arg(long)]
     pub image: PathBuf,
+    #[command(flatten)]
+    pub scan: crate::scan::SliceArgs,
     /// A click `X,Y[,LABEL]` in original pixels (x = column, y = row); LABEL 1 (default,
     /// foreground) or 0 (background). Repeat for several clicks.
     #[arg(long = "point", value_name = "X,Y[,LABEL]")]
@@ -38,6 +44,16 @@ pub struct SegmentArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Replay a session the viewer exported (its JSON download): every click and box in
+    /// order, each decode chained to the candidate kept at the step before — the
+    /// viewer's mask, bit for bit on the same backend. Takes the model and `--wire` from
+    /// the file; no --point/--box/--mask-input with it.
+    #[arg(long, value_name = "SESSION.json")]
+    pub replay: Option<PathBuf>,
+    /// Precision the embedding and decoder weights travel in to the decoder: `f16` rounds
+    /// both as the server sends them to the browser, `f32` (default) keeps them exact.
+    #[arg(long, value_name = "f32|f16")]
+    pub wire: Option<ExportDtype>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -120,8 +136,105 @@ fn mask_input_tensor(path: &Path, size: usize, device: &Device) -> Result<Tensor
     ))
 }
 
+/// What `--replay` reads from the viewer's session export (other fields are ignored).
+#[derive(Debug, Deserialize)]
+struct SessionFile {
+    /// Model the session ran.
+    model: String,
+    /// `f16` or `f32`: the precision embedding and weights reached the decoder in.
+    wire: String,
+    /// Clicks and boxes in order.
+    steps: Vec<Step>,
+}
+
+fn read_session(path: &Path) -> Result<SessionFile, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::arg("--replay", format!("{}: {e}", path.display())))?;
+    let session: SessionFile = serde_json::from_str(&text).map_err(|e| {
+        CliError::arg(
+            "--replay",
+            format!("{}: not a samscope session export: {e}", path.display()),
+        )
+    })?;
+    if session.steps.is_empty() {
+        return Err(CliError::arg(
+            "--replay",
+            format!("{}: `steps` is empty", path.display()),
+        ));
+    }
+    Ok(session)
+}
+
+/// The embedding and a decoder as they reach the browser: rounded through `wire`.
+fn through_wire(
+    predictor: SamPredictor,
+    embedding: Embedding,
+    wire: ExportDtype,
+) -> Result<(SamPredictor, Embedding), CliError> {
+    if wire == ExportDtype::F32 {
+        return Ok((predictor, embedding));
+    }
+    let config = predictor.config().clone();
+    let device = predictor.device().clone();
+    let fail = |e| CliError::model("--wire", e);
+    let bytes = export_decoder(&config, predictor.decoder(), wire).map_err(fail)?;
+    let decoder = load_decoder(&config, bytes, &device).map_err(fail)?;
+    let encoded = EmbeddingData::from_embedding(&embedding, wire)
+        .and_then(|e| e.encode())
+        .map_err(fail)?;
+    let embedding = EmbeddingData::decode(&encoded)
+        .map_err(fail)?
+        .into_embedding(&device);
+    Ok((
+        SamPredictor::decoder_only(config, decoder, device),
+        embedding,
+    ))
+}
+
+/// Replays a viewer session; the last step's prediction and kept candidate.
+fn run_replay(
+    args: &SegmentArgs,
+    path: &Path,
+) -> Result<(SamPredictor, Prediction, usize), CliError> {
+    if !args.points.is_empty() || args.bbox.is_some() || args.mask_input.is_some() {
+        return Err(CliError::arg(
+            "--replay",
+            "the session file holds the prompts; drop --point, --box and --mask-input",
+        ));
+    }
+    let session = read_session(path)?;
+    let mut model = args.model.clone();
+    model.model = session.model.clone();
+    let wire: ExportDtype = match args.wire {
+        Some(w) => w,
+        None => session.wire.parse().map_err(|e: String| {
+            CliError::arg("--replay", format!("{}: wire: {e}", path.display()))
+        })?,
+    };
+    let image = crate::scan::read_scan(&args.image, &args.scan)?;
+    let predictor = model.load()?;
+    let embedding = predictor
+        .embed(&image)
+        .map_err(|e| CliError::model(args.image.display().to_string(), e))?;
+    let (predictor, embedding) = through_wire(predictor, embedding, wire)?;
+    let mut outcomes = replay(&predictor, &embedding, &session.steps)
+        .map_err(|e| CliError::model(path.display().to_string(), e))?;
+    let last = outcomes.pop().expect("steps is not empty");
+    let chosen = session.steps[session.steps.len() - 1].chosen_in(&last);
+    Ok((predictor, last, chosen))
+}
+
 /// Runs the command.
 pub fn run(args: &SegmentArgs) -> Result<(), CliError> {
+    let (predictor, prediction, chosen) = match &args.replay {
+        Some(path) => run_replay(args, path)?,
+        None => run_prompts(args)?,
+    };
+    write_outputs(args, &predictor, &prediction, chosen)
+}
+
+/// Decodes the prompts given on the command line once.
+fn run_prompts(args: &SegmentArgs) -> Result<(SamPredictor, Prediction, usize), CliError> {
     let mut prompt = PromptInput {
         multimask: args.multimask,
         ..Default::default()
@@ -138,7 +251,7 @@ pub fn run(args: &SegmentArgs) -> Result<(), CliError> {
             "give at least one --point X,Y[,LABEL] or a --box X0,Y0,X1,Y1",
         ));
     }
-    let image = read_image(&args.image)?;
+    let image = crate::scan::read_scan(&args.image, &args.scan)?;
     let predictor = args.model.load()?;
     if let Some(path) = &args.mask_input {
         let size = predictor.config().low_res_size();
@@ -147,10 +260,22 @@ pub fn run(args: &SegmentArgs) -> Result<(), CliError> {
     let embedding = predictor
         .embed(&image)
         .map_err(|e| CliError::model(args.image.display().to_string(), e))?;
+    let (predictor, embedding) =
+        through_wire(predictor, embedding, args.wire.unwrap_or(ExportDtype::F32))?;
     let prediction = predictor
         .predict(&embedding, &prompt)
         .map_err(|e| CliError::model("prompt", e))?;
     let chosen = prediction.best();
+    Ok((predictor, prediction, chosen))
+}
+
+/// Writes the mask, the logits and the summary the flags ask for.
+fn write_outputs(
+    args: &SegmentArgs,
+    predictor: &SamPredictor,
+    prediction: &Prediction,
+    chosen: usize,
+) -> Result<(), CliError> {
     let mask = &prediction.masks[chosen];
     if let Some(out) = &args.out {
         write_mask_png(out, mask)?;
@@ -167,8 +292,8 @@ pub fn run(args: &SegmentArgs) -> Result<(), CliError> {
     if args.json {
         let summary = Summary {
             model: predictor.config().id.to_string(),
-            width: image.width,
-            height: image.height,
+            width: mask.width,
+            height: mask.height,
             iou_predictions: prediction.iou_predictions.clone(),
             chosen,
             area: mask.area(),

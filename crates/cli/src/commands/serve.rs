@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use server::{LoadedModel, ServerConfig, ServerLimits};
+use server::{FinetunedDecoder, LoadedModel, ServerConfig, ServerLimits};
 use tracing_subscriber::EnvFilter;
 
+use crate::commands::finetune::open_finetuned;
 use crate::error::CliError;
 use crate::model::{ModelArgs, data_dir};
 
@@ -27,6 +28,10 @@ pub struct ServeArgs {
     /// files in `static/` are served too.
     #[arg(long)]
     pub web_dir: Option<PathBuf>,
+    /// A fine-tuned model folder (`samscope finetune --out`) to list next to --model, which
+    /// must be its base; repeat for several.
+    #[arg(long = "finetuned", value_name = "MODEL_DIR")]
+    pub finetuned: Vec<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -55,6 +60,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         web_dir,
         static_dir: existing_dir("static"),
         limits: ServerLimits::default(),
+        finetuned: Vec::new(),
     };
     // Refuse an insecure address before spending seconds on the model.
     config.check()?;
@@ -65,6 +71,15 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         .with_writer(std::io::stderr)
         .init();
     let resolved = args.model.resolve()?;
+    let mut config = config;
+    for dir in &args.finetuned {
+        let model = open_finetuned(dir, &resolved)?;
+        config.finetuned.push(FinetunedDecoder {
+            name: model.name().to_string(),
+            base: model.base,
+            decoder: model.decoder(&resolved.config, &args.model.device.device()?)?,
+        });
+    }
     let weights_sha256 = resolved.sha256.clone();
     let predictor = args.model.load_resolved(resolved)?;
     let model = LoadedModel {

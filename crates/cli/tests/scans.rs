@@ -1,0 +1,172 @@
+//! `samscope segment` / `embed` on DICOM, NIfTI and NRRD scans (`scripts/fetch-testdata.sh`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn testdata(name: &str) -> String {
+    let dir = std::env::var_os("SAMSCOPE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("SAMSCOPE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope")
+                })
+                .join("testdata")
+        });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing; run scripts/fetch-testdata.sh",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+fn samscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samscope"))
+        .args(args)
+        .output()
+        .expect("samscope runs")
+}
+
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let out = samscope(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: `{needle}` not in: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+}
+
+fn summary(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+}
+
+#[test]
+fn segments_a_dicom_slice_and_a_nifti_slice_with_a_window() {
+    let ct = testdata("CT_small.dcm");
+    let s = summary(&samscope(&[
+        "segment",
+        "--image",
+        &ct,
+        "--box",
+        "30,30,90,90",
+        "--window",
+        "ct_abdomen",
+        "--json",
+    ]));
+    assert_eq!(
+        (s["width"].as_u64(), s["height"].as_u64()),
+        (Some(128), Some(128))
+    );
+    let mni = testdata("mni152_t1.nii.gz");
+    let s = summary(&samscope(&[
+        "segment",
+        "--image",
+        &mni,
+        "--slice",
+        "coronal:120",
+        "--window",
+        "p0.5-99.5",
+        "--box",
+        "60,40,140,120",
+        "--json",
+    ]));
+    // Coronal slices of the MNI152 grid are 197 × 189.
+    assert_eq!(
+        (s["width"].as_u64(), s["height"].as_u64()),
+        (Some(197), Some(189))
+    );
+    let out = std::env::temp_dir().join(format!("samscope-scans-{}.npy", std::process::id()));
+    let o = samscope(&[
+        "embed",
+        "--image",
+        &testdata("mni152_crop.nrrd"),
+        "--slice",
+        "axial:40",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(Path::new(&out).is_file());
+    let _ = std::fs::remove_file(out);
+}
+
+#[test]
+fn bad_slices_and_windows_name_the_file_and_the_flag() {
+    let mni = testdata("mni152_t1.nii.gz");
+    fails_with(
+        &["segment", "--image", &mni, "--box", "1,1,9,9"],
+        &[
+            "--slice",
+            "mni152_t1.nii.gz",
+            "197×233×189",
+            "axial 0..=188",
+        ],
+    );
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            &mni,
+            "--slice",
+            "axial:189",
+            "--box",
+            "1,1,9,9",
+        ],
+        &["--slice", "axial index 189"],
+    );
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            &mni,
+            "--slice",
+            "oblique:3",
+            "--box",
+            "1,1,9,9",
+        ],
+        &["--slice", "oblique:3"],
+    );
+    fails_with(
+        &[
+            "segment", "--image", &mni, "--slice", "axial:3", "--window", "40,0", "--box",
+            "1,1,9,9",
+        ],
+        &["--window", "40,0"],
+    );
+    let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/nuclei.png");
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            png.to_str().unwrap(),
+            "--slice",
+            "axial:0",
+            "--box",
+            "1,1,9,9",
+        ],
+        &["--slice", "nuclei.png", "not a volume"],
+    );
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            &testdata("MR_small_jp2klossless.dcm"),
+            "--box",
+            "1,1,9,9",
+        ],
+        &["MR_small_jp2klossless.dcm", "JPEG 2000"],
+    );
+}

@@ -1,0 +1,4 @@
+//! Shared helpers of the integration tests (each test crate uses a part of them).
+#![allow(dead_code)]
+
+pub mod cdp;

@@ -1,0 +1,409 @@
+//! Window/level: mapping physical values (HU for CT) to the encoder's 8 bits.
+//!
+//! `lower = center − width/2`, `upper = center + width/2`, and each value becomes
+//! `round(clamp((v − lower) / (upper − lower), 0, 1) · 255)`, inverted for MONOCHROME1.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ImagingError;
+use crate::volume::{Slice, Volume, Voxels};
+
+/// A window as center and width (in physical units).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowLevel {
+    /// Middle of the window.
+    pub center: f64,
+    /// Width of the window (> 0).
+    pub width: f64,
+}
+
+impl WindowLevel {
+    /// The window `[lower, upper]`.
+    pub fn from_bounds(lower: f64, upper: f64) -> Self {
+        Self {
+            center: (lower + upper) / 2.0,
+            width: upper - lower,
+        }
+    }
+
+    /// Lowest value shown (black).
+    pub fn lower(&self) -> f64 {
+        self.center - self.width / 2.0
+    }
+
+    /// Highest value shown (white).
+    pub fn upper(&self) -> f64 {
+        self.center + self.width / 2.0
+    }
+
+    /// Finite center and a finite width > 0.
+    pub fn is_usable(&self) -> bool {
+        self.center.is_finite() && self.width.is_finite() && self.width > 0.0
+    }
+}
+
+/// Named CT windows (HU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Preset {
+    /// `[−991, 362]`, the abdomen window of the MedSAM paper's CT preprocessing.
+    CtAbdomen,
+    /// Lung: center −600, width 1500.
+    Lung,
+    /// Bone: center 400, width 1800.
+    Bone,
+    /// Brain: center 40, width 80.
+    Brain,
+    /// Soft tissue: center 50, width 400.
+    SoftTissue,
+}
+
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Preset; 5] = [
+        Preset::CtAbdomen,
+        Preset::Lung,
+        Preset::Bone,
+        Preset::Brain,
+        Preset::SoftTissue,
+    ];
+
+    /// Its name in the API and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::CtAbdomen => "ct_abdomen",
+            Preset::Lung => "lung",
+            Preset::Bone => "bone",
+            Preset::Brain => "brain",
+            Preset::SoftTissue => "soft_tissue",
+        }
+    }
+
+    /// Its window.
+    pub fn window(self) -> WindowLevel {
+        match self {
+            Preset::CtAbdomen => WindowLevel::from_bounds(-991.0, 362.0),
+            Preset::Lung => WindowLevel {
+                center: -600.0,
+                width: 1500.0,
+            },
+            Preset::Bone => WindowLevel {
+                center: 400.0,
+                width: 1800.0,
+            },
+            Preset::Brain => WindowLevel {
+                center: 40.0,
+                width: 80.0,
+            },
+            Preset::SoftTissue => WindowLevel {
+                center: 50.0,
+                width: 400.0,
+            },
+        }
+    }
+}
+
+impl FromStr for Preset {
+    type Err = ImagingError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let key = s.to_ascii_lowercase().replace('-', "_");
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.as_str() == key || (key == "abdomen" && *p == Preset::CtAbdomen))
+            .ok_or_else(|| {
+                ImagingError::BadRequest(format!(
+                    "unknown window preset; use one of {}",
+                    Preset::ALL.map(Preset::as_str).join(", ")
+                ))
+            })
+    }
+}
+
+/// Which window to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Window {
+    /// The file's own window (DICOM Window Center/Width) if it has one; else 8-bit RGB
+    /// as it is; else the 0.5–99.5 percentiles.
+    #[default]
+    Default,
+    /// A named CT window.
+    Preset(Preset),
+    /// Given center and width.
+    Manual(WindowLevel),
+    /// From the `low`-th to the `high`-th percentile (0–100) of the whole volume's values
+    /// (MR and other modalities without a physical scale).
+    Percentiles {
+        /// Lower percentile.
+        low: f64,
+        /// Upper percentile.
+        high: f64,
+    },
+    /// From the smallest to the largest value of the volume.
+    MinMax,
+}
+
+impl Window {
+    /// The percentiles MedSAM uses for MR and other non-CT images.
+    pub const MR_PERCENTILES: Window = Window::Percentiles {
+        low: 0.5,
+        high: 99.5,
+    };
+
+    /// Checks the numbers (a manual width > 0, percentiles in `0 ≤ low < high ≤ 100`).
+    pub fn validate(&self) -> Result<(), ImagingError> {
+        match *self {
+            Window::Manual(w) if !w.is_usable() => Err(ImagingError::BadRequest(
+                "a window needs a finite center and a width > 0".into(),
+            )),
+            Window::Percentiles { low, high }
+                if !(low.is_finite()
+                    && high.is_finite()
+                    && 0.0 <= low
+                    && low < high
+                    && high <= 100.0) =>
+            {
+                Err(ImagingError::BadRequest(
+                    "percentiles must satisfy 0 ≤ low < high ≤ 100".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Window {
+    /// The form [`Window::from_str`] reads back: `default`, `minmax`, a preset name,
+    /// `C,W` or `pLOW-HIGH`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Window::Default => f.write_str("default"),
+            Window::Preset(p) => f.write_str(p.as_str()),
+            Window::Manual(w) => write!(f, "{},{}", w.center, w.width),
+            Window::Percentiles { low, high } => write!(f, "p{low}-{high}"),
+            Window::MinMax => f.write_str("minmax"),
+        }
+    }
+}
+
+impl FromStr for Window {
+    type Err = ImagingError;
+
+    /// `default`, `minmax`, a preset (`ct_abdomen`, `lung`, `bone`, `brain`,
+    /// `soft_tissue`), `CENTER,WIDTH` (e.g. `40,400`) or `pLOW-HIGH` (e.g. `p0.5-99.5`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let number = |t: &str| {
+            t.trim().parse::<f64>().map_err(|_| {
+                ImagingError::BadRequest(format!(
+                    "window `{}`: use a preset, CENTER,WIDTH or pLOW-HIGH",
+                    s.chars().take(32).collect::<String>()
+                ))
+            })
+        };
+        let window = match s.to_ascii_lowercase().as_str() {
+            "default" | "auto" => Window::Default,
+            "minmax" | "min-max" => Window::MinMax,
+            lower => {
+                if let Some(rest) = lower.strip_prefix('p').filter(|r| r.contains('-')) {
+                    let (low, high) = rest.split_once('-').unwrap_or((rest, ""));
+                    Window::Percentiles {
+                        low: number(low)?,
+                        high: number(high)?,
+                    }
+                } else if let Some((c, w)) = s.split_once(',') {
+                    Window::Manual(WindowLevel {
+                        center: number(c)?,
+                        width: number(w)?,
+                    })
+                } else {
+                    Window::Preset(s.parse()?)
+                }
+            }
+        };
+        window.validate()?;
+        Ok(window)
+    }
+}
+
+/// A window made concrete for one volume.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResolvedWindow {
+    /// What was asked for.
+    pub requested: Window,
+    /// `None`: samples shown as they are (8-bit RGB); else the bounds.
+    pub bounds: Option<WindowLevel>,
+    /// Inverted (MONOCHROME1).
+    pub invert: bool,
+}
+
+impl ResolvedWindow {
+    /// A stable text for ids and cache keys, e.g.
+    /// `window=ct_abdomen;lower=-991;upper=362;invert=0`.
+    pub fn describe(&self) -> String {
+        let invert = u8::from(self.invert);
+        match self.bounds {
+            Some(w) => format!(
+                "window={};lower={};upper={};invert={invert}",
+                self.requested,
+                w.lower(),
+                w.upper()
+            ),
+            None => format!("window={};direct;invert={invert}", self.requested),
+        }
+    }
+}
+
+impl Volume {
+    /// Makes `window` concrete for this volume (percentiles are computed over the whole
+    /// volume, so every slice of it shares one mapping).
+    pub fn resolve_window(&self, window: &Window) -> Result<ResolvedWindow, ImagingError> {
+        window.validate()?;
+        let percentiles = |low: f64, high: f64| -> Option<WindowLevel> {
+            let lo = self.percentile(low)?;
+            let hi = self.percentile(high)?;
+            Some(if hi > lo {
+                WindowLevel::from_bounds(lo, hi)
+            } else {
+                // A constant volume: any window shows it black; keep the bounds valid.
+                WindowLevel::from_bounds(lo, lo + 1.0)
+            })
+        };
+        let direct_rgb = self.channels() == 3 && matches!(self.voxels(), Voxels::U8(_));
+        let bounds = match *window {
+            Window::Default => match self.default_window() {
+                Some(w) => Some(w),
+                None if direct_rgb => None,
+                None => percentiles(0.5, 99.5),
+            },
+            Window::Preset(p) => Some(p.window()),
+            Window::Manual(w) => Some(w),
+            Window::Percentiles { low, high } => percentiles(low, high),
+            Window::MinMax => percentiles(0.0, 100.0),
+        };
+        if bounds.is_none() && !direct_rgb {
+            return Err(ImagingError::BadRequest(
+                "the volume has no finite values to window".into(),
+            ));
+        }
+        Ok(ResolvedWindow {
+            requested: *window,
+            bounds,
+            invert: self.invert(),
+        })
+    }
+}
+
+/// Maps a slice to row-major 8-bit RGB with a resolved window (grey replicated).
+pub fn apply_window(slice: &Slice, window: &ResolvedWindow) -> Vec<u8> {
+    let to_byte = |v: f32| -> u8 {
+        let v = f64::from(v);
+        let byte = match window.bounds {
+            Some(w) => {
+                let t = if v.is_finite() {
+                    ((v - w.lower()) / w.width).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                (t * 255.0 + 0.5).floor() as u8
+            }
+            None => v.clamp(0.0, 255.0).round() as u8,
+        };
+        if window.invert { 255 - byte } else { byte }
+    };
+    let mut rgb = Vec::with_capacity(slice.width * slice.height * 3);
+    if slice.channels == 3 {
+        rgb.extend(slice.values.iter().map(|&v| to_byte(v)));
+    } else {
+        for &v in &slice.values {
+            let b = to_byte(v);
+            rgb.extend_from_slice(&[b, b, b]);
+        }
+    }
+    rgb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::{Axis, Geometry};
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(
+            "lung".parse::<Window>().unwrap(),
+            Window::Preset(Preset::Lung)
+        );
+        assert_eq!(
+            "CT-Abdomen".parse::<Window>().unwrap(),
+            Window::Preset(Preset::CtAbdomen)
+        );
+        assert_eq!(
+            "40,400".parse::<Window>().unwrap(),
+            Window::Manual(WindowLevel {
+                center: 40.0,
+                width: 400.0
+            })
+        );
+        assert_eq!(
+            "p0.5-99.5".parse::<Window>().unwrap(),
+            Window::MR_PERCENTILES
+        );
+        assert_eq!("default".parse::<Window>().unwrap(), Window::Default);
+        for bad in ["40,0", "40,-1", "p50-10", "p1-101", "nope", "1,x", "nan,3"] {
+            assert!(bad.parse::<Window>().is_err(), "{bad}");
+        }
+        for w in [
+            Window::MR_PERCENTILES,
+            Window::Preset(Preset::Bone),
+            "-600,1500".parse().unwrap(),
+        ] {
+            assert_eq!(w.to_string().parse::<Window>().unwrap(), w);
+        }
+    }
+
+    #[test]
+    fn ct_abdomen_is_the_papers_window_and_maps_ends_to_0_and_255() {
+        let w = Preset::CtAbdomen.window();
+        assert_eq!((w.lower(), w.upper()), (-991.0, 362.0));
+        let vol = Volume::new(
+            [4, 1, 1],
+            1,
+            Voxels::I16(vec![-2000, -991, 362, 3000]),
+            Geometry::default(),
+        )
+        .unwrap();
+        let resolved = vol
+            .resolve_window(&Window::Preset(Preset::CtAbdomen))
+            .unwrap();
+        let rgb = apply_window(&vol.slice(Axis::Axial, 0).unwrap(), &resolved);
+        assert_eq!(rgb, vec![0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255]);
+        let inverted = vol.clone().with_invert(true);
+        let resolved = inverted
+            .resolve_window(&Window::Preset(Preset::CtAbdomen))
+            .unwrap();
+        assert_eq!(
+            apply_window(&inverted.slice(Axis::Axial, 0).unwrap(), &resolved)[0],
+            255
+        );
+        assert_eq!(
+            resolved.describe(),
+            "window=ct_abdomen;lower=-991;upper=362;invert=1"
+        );
+    }
+
+    #[test]
+    fn percentiles_interpolate_like_numpy() {
+        let vol = Volume::new(
+            [101, 1, 1],
+            1,
+            Voxels::U16((0..=100).map(|v| v * 10).collect()),
+            Geometry::default(),
+        )
+        .unwrap();
+        assert_eq!(vol.percentile(0.5), Some(5.0));
+        assert_eq!(vol.percentile(99.5), Some(995.0));
+        let r = vol.resolve_window(&Window::Default).unwrap();
+        assert_eq!(r.bounds, Some(WindowLevel::from_bounds(5.0, 995.0)));
+    }
+}

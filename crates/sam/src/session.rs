@@ -1,0 +1,179 @@
+//! Interactive sessions: an ordered list of actions (clicks and boxes), decoded one after
+//! another as a person makes them. Each decode sees every click so far and the latest
+//! box, and is fed the low-res logits of the candidate chosen at the previous step as
+//! `mask_input` — the official notebook's way of refining a mask with more clicks.
+//!
+//! The outcome is a pure function of the action list, so the browser (which decodes as
+//! the clicks come), `samscope segment --replay` and a share link all get the same mask.
+
+use burn::prelude::*;
+
+use crate::error::SamError;
+use crate::predictor::{Embedding, Prediction, PromptInput, SamPredictor};
+use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE};
+
+/// One thing a person did, in original image pixels (x = column, y = row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "lowercase"))]
+pub enum Action {
+    /// A click: foreground (`positive`) or background.
+    Point {
+        /// Column.
+        x: f64,
+        /// Row.
+        y: f64,
+        /// Foreground (true) or background (false).
+        positive: bool,
+    },
+    /// A box; a later box replaces an earlier one (SAM takes one box).
+    Box {
+        /// Left.
+        x0: f64,
+        /// Top.
+        y0: f64,
+        /// Right.
+        x1: f64,
+        /// Bottom.
+        y1: f64,
+    },
+}
+
+/// An action and the candidate the person kept after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Step {
+    /// What was done.
+    pub action: Action,
+    /// The candidate kept (index into the 3 masks); `None` = the highest predicted IoU.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub chosen: Option<usize>,
+}
+
+impl Step {
+    /// The candidate kept after this step in `prediction`.
+    pub fn chosen_in(&self, prediction: &Prediction) -> usize {
+        match self.chosen {
+            Some(i) if i < prediction.masks.len() => i,
+            _ => prediction.best(),
+        }
+    }
+}
+
+/// The prompt of the decode after `steps` (all clicks, the latest box, multimask on),
+/// without `mask_input`.
+pub fn prompt_after(steps: &[Step]) -> PromptInput {
+    let mut prompt = PromptInput {
+        multimask: true,
+        ..PromptInput::default()
+    };
+    for step in steps {
+        match step.action {
+            Action::Point { x, y, positive } => {
+                prompt.points.push([x, y]);
+                prompt.labels.push(if positive {
+                    LABEL_POSITIVE
+                } else {
+                    LABEL_NEGATIVE
+                });
+            }
+            Action::Box { x0, y0, x1, y1 } => prompt.bbox = Some([x0, y0, x1, y1]),
+        }
+    }
+    prompt
+}
+
+/// The `mask_input` the next step gets from this step's outcome: the chosen candidate's
+/// low-res logits, `1×1×256×256`.
+pub fn chained_mask(prediction: &Prediction, chosen: usize) -> Tensor<4> {
+    let [_, c, h, w] = prediction.low_res_logits.dims();
+    let i = chosen.min(c.saturating_sub(1));
+    prediction
+        .low_res_logits
+        .clone()
+        .slice([0..1, i..i + 1, 0..h, 0..w])
+}
+
+/// The prompt for step `k` (0-based) of `steps`, chained to the previous outcome.
+pub fn step_prompt(steps: &[Step], k: usize, previous: Option<Tensor<4>>) -> PromptInput {
+    PromptInput {
+        mask_input: previous,
+        ..prompt_after(&steps[..=k])
+    }
+}
+
+/// Decodes every step in order (synchronous reads: CPU backends, native GPU) and returns
+/// each step's prediction; the last one is what the person saw.
+pub fn replay(
+    predictor: &SamPredictor,
+    embedding: &Embedding,
+    steps: &[Step],
+) -> Result<Vec<Prediction>, SamError> {
+    let mut outcomes: Vec<Prediction> = Vec::with_capacity(steps.len());
+    for k in 0..steps.len() {
+        let previous = outcomes
+            .last()
+            .map(|p| chained_mask(p, steps[k - 1].chosen_in(p)));
+        outcomes.push(predictor.predict(embedding, &step_prompt(steps, k, previous))?);
+    }
+    Ok(outcomes)
+}
+
+/// [`replay`] with asynchronous reads (WebGPU in a browser).
+pub async fn replay_async(
+    predictor: &SamPredictor,
+    embedding: &Embedding,
+    steps: &[Step],
+) -> Result<Vec<Prediction>, SamError> {
+    let mut outcomes: Vec<Prediction> = Vec::with_capacity(steps.len());
+    for k in 0..steps.len() {
+        let previous = outcomes
+            .last()
+            .map(|p| chained_mask(p, steps[k - 1].chosen_in(p)));
+        outcomes.push(
+            predictor
+                .predict_async(embedding, &step_prompt(steps, k, previous))
+                .await?,
+        );
+    }
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(x: f64, y: f64, positive: bool) -> Step {
+        Step {
+            action: Action::Point { x, y, positive },
+            chosen: None,
+        }
+    }
+
+    #[test]
+    fn the_prompt_has_every_click_in_order_and_only_the_latest_box() {
+        let boxed = |x0, x1| Step {
+            action: Action::Box {
+                x0,
+                y0: 1.0,
+                x1,
+                y1: 9.0,
+            },
+            chosen: Some(2),
+        };
+        let steps = [
+            boxed(0.0, 5.0),
+            point(3.0, 4.0, true),
+            boxed(1.0, 8.0),
+            point(6.0, 2.0, false),
+        ];
+        let prompt = prompt_after(&steps);
+        assert_eq!(prompt.points, vec![[3.0, 4.0], [6.0, 2.0]]);
+        assert_eq!(prompt.labels, vec![LABEL_POSITIVE, LABEL_NEGATIVE]);
+        assert_eq!(prompt.bbox, Some([1.0, 1.0, 8.0, 9.0]));
+        assert!(prompt.multimask && prompt.mask_input.is_none());
+        let first = prompt_after(&steps[..1]);
+        assert!(first.points.is_empty());
+        assert_eq!(first.bbox, Some([0.0, 1.0, 5.0, 9.0]));
+    }
+}

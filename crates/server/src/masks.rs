@@ -1,0 +1,94 @@
+//! Ground-truth masks for the viewer's metrics and share links: `POST /api/v1/masks`
+//! keeps the file's bytes verbatim (label values must survive exactly, so no conversion),
+//! addressed by their sha256; `GET /api/v1/masks/{id}` returns them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::embeddings::blocking;
+use crate::error::ApiError;
+use crate::image_id::ImageId;
+use crate::routes::{IMMUTABLE, body_error, conditional, image_id, not_modified};
+use crate::state::AppState;
+use crate::store::write_atomic;
+
+/// Response of `POST /api/v1/masks`.
+#[derive(Debug, Serialize)]
+pub struct UploadedMask {
+    id: String,
+    width: u32,
+    height: u32,
+}
+
+fn id_of(bytes: &[u8]) -> ImageId {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    ImageId::parse(&hex).expect("a sha256 in hex is a valid id")
+}
+
+/// `POST /api/v1/masks`: check the file decodes as an image within the limits, keep it.
+pub async fn upload_mask(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<UploadedMask>, ApiError> {
+    let body = body.map_err(|e| body_error(e, state.limits.max_upload_bytes))?;
+    if body.is_empty() {
+        return Err(ApiError::EmptyBody);
+    }
+    let worker = state.clone();
+    blocking(move || {
+        let decoded = imaging::decode_image(&body, &worker.limits.imaging())?;
+        let id = id_of(&body);
+        let path = worker.store.mask_path(&id);
+        if !path.exists() {
+            write_atomic(&path, &body)
+                .map_err(|e| ApiError::internal(format!("storing a mask: {e}")))?;
+        }
+        Ok(Json(UploadedMask {
+            id: id.to_string(),
+            width: decoded.width,
+            height: decoded.height,
+        }))
+    })
+    .await?
+}
+
+/// `GET /api/v1/masks/{id}`: the stored file, checked against its id.
+pub async fn get_mask(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = image_id(path)?;
+    let etag = format!("\"{id}\"");
+    if not_modified(&headers, &etag) {
+        return conditional(&headers, &etag, IMMUTABLE, "image/png", Bytes::new());
+    }
+    let worker = state.clone();
+    let bytes = blocking(move || std::fs::read(worker.store.mask_path(&id)).ok()).await?;
+    match bytes {
+        Some(bytes) if id_of(&bytes) == id => conditional(
+            &headers,
+            &etag,
+            IMMUTABLE,
+            "application/octet-stream",
+            Bytes::from(bytes),
+        ),
+        Some(_) => {
+            tracing::error!(mask = %id, "damaged stored mask removed");
+            let _ = std::fs::remove_file(state.store.mask_path(&id));
+            Err(ApiError::MaskNotFound(id))
+        }
+        None => Err(ApiError::MaskNotFound(id)),
+    }
+}

@@ -1,0 +1,12 @@
+//! The decoder worker's entry point (built by Trunk as a web worker).
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    viewer::worker::start();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("the decoder worker runs in a browser: build it with `trunk build --release`");
+    std::process::exit(2);
+}

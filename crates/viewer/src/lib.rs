@@ -1,0 +1,22 @@
+//! The samscope viewer: a page (DOM, canvas, ground truth, metrics, share links) and a
+//! decoder worker that runs `crates/sam`'s prompt encoder and mask decoder with Burn on
+//! WebGPU, or on Burn's CPU backend in wasm when the browser has no WebGPU adapter.
+//!
+//! The modules without browser APIs ([`protocol`], [`history`], [`link`],
+//! [`ground_truth`], [`record`]) build and are tested natively; [`ui`] and [`worker`] exist
+//! on `wasm32` only. The viewer has no model code of its own.
+
+#![warn(missing_docs)]
+
+pub mod ground_truth;
+pub mod history;
+pub mod link;
+pub mod protocol;
+pub mod record;
+
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;

@@ -1,0 +1,209 @@
+//! Messages between the page and the decoder worker (structured clones made with
+//! serde-wasm-bindgen; byte buffers travel as `Uint8Array`s).
+
+use sam::session::Step;
+use serde::{Deserialize, Serialize};
+
+/// Where the embedding and the decoder weights come from and in which precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Wire {
+    /// Half precision: half the download, masks within IoU 0.999 of f32.
+    #[default]
+    F16,
+    /// Full precision: the CLI's numbers exactly.
+    F32,
+}
+
+impl Wire {
+    /// The server's `dtype` query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wire::F16 => "f16",
+            Wire::F32 => "f32",
+        }
+    }
+
+    /// Parses `f16` / `f32`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "f16" => Some(Wire::F16),
+            "f32" => Some(Wire::F32),
+            _ => None,
+        }
+    }
+}
+
+/// Which Burn backend the worker decodes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    /// WebGPU when the browser offers an adapter, else the CPU.
+    Auto,
+    /// Burn's CPU backend (flex) in wasm.
+    Cpu,
+    /// WebGPU only; an error when the browser has none.
+    Webgpu,
+}
+
+/// Page → worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Request {
+    /// Load a model's decoder (once per model): fetch (Cache API first), check the
+    /// sha256, build the decoder, warm it up.
+    Init {
+        /// Architecture (`lite_medsam`); a fine-tuned decoder's base model.
+        model: String,
+        /// Weights URL (same origin).
+        url: String,
+        /// Expected sha256 of the weights file, lower-case hex.
+        sha256: String,
+        /// Backend wanted.
+        backend: BackendChoice,
+    },
+    /// Fetch and hold an image's embedding.
+    SetImage {
+        /// Embedding URL (same origin).
+        url: String,
+    },
+    /// Decode a session: `steps` in order, chained (see `sam::session`).
+    Decode {
+        /// Echoed in the reply; the page drops stale replies.
+        seq: u32,
+        /// All steps; a prefix already decoded is reused.
+        steps: Vec<Step>,
+        /// A hover preview: its last step is not kept for reuse.
+        preview: bool,
+    },
+    /// Decode one prompt exactly as the official predictor (tests against golden tensors):
+    /// returns the low-res logits too.
+    Check {
+        /// Echoed in the reply.
+        seq: u32,
+        /// Points `(x, y)` in original pixels.
+        points: Vec<[f64; 2]>,
+        /// 1 foreground, 0 background.
+        labels: Vec<i32>,
+        /// Optional box.
+        bbox: Option<[f64; 4]>,
+        /// Three candidates or one.
+        multimask: bool,
+    },
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Reply {
+    /// The decoder is loaded and warm.
+    Ready {
+        /// `webgpu` or `cpu-wasm`.
+        backend: String,
+        /// What the browser says about the adapter (empty on the CPU).
+        adapter: String,
+        /// Weights came from the Cache API (no download).
+        cached: bool,
+        /// Fetch + load time, ms.
+        load_ms: f64,
+        /// The warm-up decode, ms.
+        warmup_ms: f64,
+        /// Why WebGPU was not used, when it was wanted and the CPU runs instead.
+        fallback_reason: Option<String>,
+    },
+    /// The embedding is held.
+    ImageReady {
+        /// Original width.
+        width: u32,
+        /// Original height.
+        height: u32,
+        /// Model that made it.
+        model: String,
+    },
+    /// Masks of the last step of a [`Request::Decode`].
+    Decoded {
+        /// The request's `seq`.
+        seq: u32,
+        /// Width of each mask.
+        width: u32,
+        /// Height of each mask.
+        height: u32,
+        /// The candidates, `count × height × width` bytes, 1 = inside.
+        #[serde(with = "serde_bytes")]
+        masks: Vec<u8>,
+        /// Predicted IoU per candidate.
+        iou_predictions: Vec<f32>,
+        /// Time spent decoding (all steps that were not cached), ms.
+        decode_ms: f64,
+        /// Steps actually decoded (the rest came from the prefix cache).
+        decoded_steps: u32,
+        /// Whether this was a preview.
+        preview: bool,
+    },
+    /// Result of a [`Request::Check`].
+    Checked {
+        /// The request's `seq`.
+        seq: u32,
+        /// Low-res logits, `C×256×256` values.
+        low_res: Vec<f32>,
+        /// Predicted IoUs.
+        iou_predictions: Vec<f32>,
+        /// Masks at the original size, `C×H×W` bytes.
+        #[serde(with = "serde_bytes")]
+        masks: Vec<u8>,
+    },
+    /// Something failed; `context` names the request.
+    Failed {
+        /// The request's kind (`init`, `set-image`, `decode`, `check`).
+        context: String,
+        /// `seq` when the request had one.
+        seq: Option<u32>,
+        /// A sentence for people.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sam::session::Action;
+
+    #[test]
+    fn requests_round_trip_through_json_with_a_type_tag() {
+        let request = Request::Decode {
+            seq: 7,
+            steps: vec![Step {
+                action: Action::Point {
+                    x: 1.5,
+                    y: 2.0,
+                    positive: false,
+                },
+                chosen: Some(2),
+            }],
+            preview: true,
+        };
+        let text = serde_json::to_string(&request).unwrap();
+        assert!(text.contains(r#""type":"decode""#), "{text}");
+        assert!(text.contains(r#""kind":"point""#), "{text}");
+        let back: Request = serde_json::from_str(&text).unwrap();
+        match back {
+            Request::Decode {
+                seq,
+                steps,
+                preview,
+            } => {
+                assert_eq!((seq, preview), (7, true));
+                assert_eq!(steps[0].chosen, Some(2));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for wire in [Wire::F16, Wire::F32] {
+            assert_eq!(Wire::parse(wire.as_str()), Some(wire));
+        }
+        assert_eq!(Wire::parse("f64"), None);
+    }
+}
