@@ -15,17 +15,12 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::cdp::{Browser, TempDir};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::serve::{Server, root};
 
 fn home() -> PathBuf {
     std::env::var_os("SAMSCOPE_HOME")
@@ -97,66 +92,19 @@ fn assemble_web_dir(dir: &Path) {
         .unwrap_or_else(|e| panic!("{}: {e} (run tools/bench/export_onnx.py)", onnx.display()));
 }
 
-struct Server {
-    child: Child,
-    url: String,
-    data: TempDir,
+/// What the benchmark reads from the server's data directory.
+trait DecoderFile {
+    /// The f16 decoder weights the viewer downloads (exported into the data directory).
+    fn f16_decoder(&self) -> Option<PathBuf>;
 }
 
-impl Server {
-    fn start(web_dir: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let data =
-            std::env::temp_dir().join(format!("samscope-bench-data-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&data).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_samscope"))
-            .current_dir(root())
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(&data)
-            .arg("--web-dir")
-            .arg(web_dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("samscope serve starts");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start in 120 s"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            data: TempDir(data),
-        }
-    }
-
-    /// The f16 decoder weights the viewer downloads (exported into the data directory).
+impl DecoderFile for Server {
     fn f16_decoder(&self) -> Option<PathBuf> {
         let models = std::fs::read_dir(self.data.0.join("models")).ok()?;
         models
             .filter_map(Result::ok)
             .map(|e| e.path().join("decoder.f16.safetensors"))
             .find(|p| p.is_file())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -12,19 +12,15 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use sam::npy;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::cdp::{Browser, Page, TempDir};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::serve::{Server, root};
 
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures")
@@ -41,62 +37,6 @@ fn web_dir() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-/// `samscope serve` on a free loopback port with its own data directory.
-struct Server {
-    child: Child,
-    url: String,
-    _data: TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let data =
-            std::env::temp_dir().join(format!("samscope-browser-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&data).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_samscope"))
-            .current_dir(root())
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(&data)
-            .arg("--web-dir")
-            .arg(web_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("samscope serve starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start in 120 s"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Self {
-            child,
-            url,
-            _data: TempDir(data),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn state(browser: &mut Browser, page: &Page) -> Value {
@@ -227,7 +167,7 @@ fn artifacts() -> PathBuf {
 
 #[test]
 fn viewer_session_matches_the_cli_and_its_share_link_reproduces_it() {
-    let server = Server::start();
+    let server = Server::start(&web_dir());
     let mut browser = Browser::launch(false);
     let scan = fixtures().join("images/nuclei.png");
     let gt = root().join("static/demo/nuclei_mask.png");
@@ -367,7 +307,7 @@ fn golden_f32(rel: &str) -> npy::NpyArray<f32> {
 /// The browser decoder on `backend` against PyTorch's low-res logits and IoUs for the
 /// golden cases of the nuclei image (embedding computed by the server, f32 wire).
 fn golden_in_browser(webgpu: bool, cases: &[&str]) {
-    let server = Server::start();
+    let server = Server::start(&web_dir());
     let mut browser = Browser::launch(webgpu);
     let backend = if webgpu { "webgpu" } else { "cpu" };
     let page = browser.open(&format!("{}/?backend={backend}&wire=f32", server.url), None);

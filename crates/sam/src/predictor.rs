@@ -75,14 +75,19 @@ pub struct Prediction {
 impl Prediction {
     /// Index of the mask with the highest predicted IoU (first on ties).
     pub fn best(&self) -> usize {
-        self.iou_predictions
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-                if v > bv { (i, v) } else { (bi, bv) }
-            })
-            .0
+        best_index(&self.iou_predictions)
     }
+}
+
+/// Index of the highest predicted IoU (first on ties): the candidate SAM keeps.
+pub fn best_index(iou_predictions: &[f32]) -> usize {
+    iou_predictions
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+            if v > bv { (i, v) } else { (bi, bv) }
+        })
+        .0
 }
 
 /// Runs a model on images and prompts, like the official `SamPredictor`.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use sam::BinaryMask;
+use sam::predictor::best_index;
 use sam::session::Step;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -49,16 +50,6 @@ pub struct Shown {
     pub ious: Vec<f32>,
     /// The overlay of the chosen candidate.
     pub overlay: HtmlCanvasElement,
-}
-
-/// Index of the highest predicted IoU (first on ties), as `sam::Prediction::best`.
-pub fn best_index(ious: &[f32]) -> usize {
-    ious.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-            if v > bv { (i, v) } else { (bi, bv) }
-        })
-        .0
 }
 
 impl Shown {
