@@ -97,6 +97,41 @@ put("nrrd", "rgb.nrrd", head.format(t="uchar", d=3, s="3 8 8", extra="kinds: RGB
 put("labels", "labels.nrrd", head.format(t="ushort", d=3, s="8 8 8", extra=space, e="little", enc="raw").encode()
     + b"".join(struct.pack("<H", v // 32) for v in crop))
 
+# MetaImage: what SimpleITK writes (the committed fixtures, see their make_fixtures.py) and
+# hand-made headers of every layout the decoder reads.
+fixtures = os.path.join(repo, "crates/imaging/tests/fixtures/metaimage")
+for name in ["mni152_crop.mha", "rgb_2d.mha", "mni152_crop_i16.mhd", "mni152_crop_f32.mhd"]:
+    with open(os.path.join(fixtures, name), "rb") as f:
+        put("metaimage", name, f.read())
+mha = ("ObjectType = Image\nNDims = {n}\nBinaryData = {binary}\nBinaryDataByteOrderMSB = {msb}\n{extra}"
+       "TransformMatrix = {matrix}\nOffset = {offset}\nElementSpacing = {spacing}\nDimSize = {dims}\n"
+       "ElementType = {t}\nElementDataFile = {file}\n")
+rot = "0 1 0 0 0 -1 1 0 0"
+put("metaimage", "u8.mha", mha.format(n=3, binary="True", msb="False", extra="", matrix=rot, offset="1 2 3",
+                                       spacing="1 1.5 2", dims="8 8 8", t="MET_UCHAR", file="LOCAL").encode() + crop)
+put("metaimage", "i16_msb_zlib.mha", mha.format(
+    n=3, binary="True", msb="True", extra="CompressedData = True\nAnatomicalOrientation = ASR\n", matrix=rot,
+    offset="1 2 3", spacing="1 1 1", dims="8 8 8", t="MET_SHORT", file="LOCAL").encode()
+    + zlib.compress(b"".join(struct.pack(">h", v * 3 - 100) for v in crop)))
+put("metaimage", "f32_text.mha", mha.format(n=2, binary="False", msb="False", extra="", matrix="1 0 0 1",
+                                             offset="0 0", spacing="0.5 0.5", dims="8 8", t="MET_FLOAT",
+                                             file="LOCAL").encode() + " ".join(str(v / 2) for v in crop[:64]).encode())
+put("metaimage", "rgb_tail.mha", mha.format(n=2, binary="True", msb="False",
+                                             extra="ElementNumberOfChannels = 3\nHeaderSize = -1\n",
+                                             matrix="1 0 0 1", offset="0 0", spacing="1 1", dims="8 8",
+                                             t="MET_UCHAR", file="LOCAL").encode() + crop[:192])
+put("metaimage", "f64_4d.mha", mha.format(n=4, binary="True", msb="False", extra="",
+                                           matrix="-1 0 0 0 0 -1 0 0 0 0 1 0 0 0 0 1", offset="0 0 0 0",
+                                           spacing="1 1 2 1", dims="4 4 4 2", t="MET_DOUBLE", file="LOCAL").encode()
+    + b"".join(struct.pack("<d", v / 3) for v in crop[:128]))
+# Detached: the fuzz target puts a 4 KiB `data.raw` beside the header.
+put("metaimage", "detached.mhd", mha.format(n=3, binary="True", msb="False", extra="HeaderSize = 64\n",
+                                             matrix=rot, offset="1 2 3", spacing="1 1 1", dims="8 8 4",
+                                             t="MET_USHORT", file="data.raw").encode())
+put("labels", "labels.mha", mha.format(n=3, binary="True", msb="False", extra="", matrix=rot, offset="1 2 3",
+                                        spacing="1 1 1", dims="8 8 8", t="MET_UCHAR", file="LOCAL").encode()
+    + bytes(v // 64 for v in crop))
+
 
 def png(width, height, color_type, depth, rows):
     chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

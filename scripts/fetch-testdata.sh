@@ -4,8 +4,10 @@
 #                        RT dose (multi-frame), 1-bit SEG, JPEG baseline, JPEG 2000, truncated
 #   pydicom-data==1.0.0  RG1_UNCI.dcm (MONOCHROME1 chest radiograph), JPEG-LL.dcm (lossless)
 #   nilearn==0.14.1      the MNI152 T1 template (NIfTI-1, .nii.gz)
-# and derive mni152_crop.nrrd (raw NRRD, RAS) from the MNI152 T1 with Python's standard
-# library. Every file is verified by sha256; files present and verified are kept, so a
+# and derive, with Python's standard library, mni152_crop.nrrd (raw NRRD, RAS) from the
+# MNI152 T1 and mni152_tissue.nii, a label volume on the T1's grid from the wheel's ICBM152
+# 2009a tissue probability maps: 1 = grey matter, 2 = white matter where that tissue's
+# probability is at least 0.5 (byte value >= 128) and not below the other's, else 0. Every file is verified by sha256; files present and verified are kept, so a
 # second run downloads nothing. Needs `python3 -m pip` and PyPI.
 # Destination: $SAMSCOPE_TESTDATA, default $SAMSCOPE_HOME/testdata (~/.cache/samscope/testdata).
 set -euo pipefail
@@ -32,6 +34,7 @@ RG1_UNCI.dcm 3561020824868615a93a51078671b3ff73bb2578c966f76def99b4d982897e75 py
 JPEG-LL.dcm c9d000c75d92b143ce1c0421471a7e9a69c8996d98b2589e533e311615a10079 pydicom_data:data_store/data/JPEG-LL.dcm
 mni152_t1.nii.gz 421a10e872fd6cadae7f61d358dffbcc1795a497d61ee76c5dda2503e1a1e9e6 nilearn:nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz
 mni152_crop.nrrd 926d49761586870b9dadcdc474f4662d671cdcc504b3d1074d2dfe8e34f9eeba derived
+mni152_tissue.nii 6dd8ea5b939f85b641a2543b8c9fd30182b81b18a4862fbe425b75e760ae3aad derived
 LIST
 )"
 
@@ -106,6 +109,30 @@ header = (
 with open(os.path.join(dest, "mni152_crop.nrrd.part"), "wb") as f:
     f.write(header.encode() + bytes(out))
 os.replace(os.path.join(dest, "mni152_crop.nrrd.part"), os.path.join(dest, "mni152_crop.nrrd"))
+
+# mni152_tissue.nii: grey matter (1) / white matter (2) labels on the T1's grid, from the
+# ICBM152 2009a probability maps (uint8, 255 = 1) in the nilearn wheel; the T1's header
+# with cal_min/cal_max 0/2 and a description.
+(wheel,) = glob.glob(os.path.join(wheels, prefix["nilearn"] + "*.whl"))
+maps = {}
+with zipfile.ZipFile(wheel) as z:
+    for tissue in ("gm", "wm"):
+        member = f"nilearn/datasets/data/mni_icbm152_{tissue}_tal_nlin_sym_09a_converted.nii.gz"
+        data = gzip.decompress(z.read(member))
+        assert data[40:72] == nii[40:72] and data[280:328] == nii[280:328], "grid differs from the T1"
+        maps[tissue] = data[vox:vox + nx * ny * nz]
+labels = bytearray(nx * ny * nz)
+for i, (g, w) in enumerate(zip(maps["gm"], maps["wm"])):
+    if g >= 128 and g >= w:
+        labels[i] = 1
+    elif w >= 128 and w >= g:
+        labels[i] = 2
+header = bytearray(nii[:vox])
+struct.pack_into("<2f", header, 124, 2.0, 0.0)
+header[148:228] = b"samscope: 1 grey matter, 2 white matter (ICBM152 2009a, p >= 0.5)".ljust(80, b"\0")
+with open(os.path.join(dest, "mni152_tissue.nii.part"), "wb") as f:
+    f.write(bytes(header) + bytes(labels))
+os.replace(os.path.join(dest, "mni152_tissue.nii.part"), os.path.join(dest, "mni152_tissue.nii"))
 PY
 
 bad=0

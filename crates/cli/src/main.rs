@@ -46,6 +46,8 @@ enum Command {
     Finetune(commands::finetune::FinetuneArgs),
     /// Write a synthetic retinal-vessel dataset (exact masks) in the DRIVE layout.
     SynthVessels(commands::finetune::SynthVesselsArgs),
+    /// Teaching decks: create from a dataset folder, list, export, import, start a session.
+    Deck(commands::deck::DeckArgs),
 }
 
 fn run(cli: &Cli) -> Result<(), CliError> {
@@ -59,6 +61,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Command::EvalMerge(args) => commands::eval::run_merge(args),
         Command::Finetune(args) => commands::finetune::run(args),
         Command::SynthVessels(args) => commands::finetune::run_synth(args),
+        Command::Deck(args) => commands::deck::run(args),
     }
 }
 

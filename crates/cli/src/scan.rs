@@ -1,5 +1,5 @@
 //! Reading a scan for the encoder: raster images as they are; volumes (DICOM, NIfTI,
-//! NRRD) through `--slice AXIS:INDEX` and `--window`.
+//! NRRD, MetaImage) through `--slice AXIS:INDEX` and `--window`.
 
 use std::path::Path;
 
@@ -11,9 +11,9 @@ use crate::error::CliError;
 /// Which slice of a volume, through which window.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SliceArgs {
-    /// For a volume (DICOM, NIfTI, NRRD): the slice `AXIS:INDEX`, AXIS one of axial,
-    /// coronal, sagittal or native (the file's own frames). Default: the only slice of a
-    /// 2-D scan.
+    /// For a volume (DICOM, NIfTI, NRRD, MetaImage): the slice `AXIS:INDEX`, AXIS one of
+    /// axial, coronal, sagittal or native (the file's own frames). Default: the only slice
+    /// of a 2-D scan.
     #[arg(long, value_name = "AXIS:INDEX")]
     pub slice: Option<String>,
     /// For a volume: the window, a preset (ct_abdomen = [−991, 362] HU, lung, bone, brain,
@@ -59,7 +59,9 @@ pub fn read_scan(path: &Path, args: &SliceArgs) -> Result<RgbImage, CliError> {
         None => Window::Default,
     };
     let slice = args.slice.as_deref().map(parse_slice).transpose()?;
-    let decoded = match imaging::decode_scan(&bytes, &Limits::default()).map_err(image_error)? {
+    // From the path: a MetaImage .mhd header reads its data file from beside it.
+    let scan = imaging::decode_scan_file(&bytes, path, &Limits::default()).map_err(image_error)?;
+    let decoded = match scan {
         Scan::Image(image) => {
             for (flag, given) in [
                 ("--slice", args.slice.is_some()),

@@ -234,7 +234,7 @@ fn eval_errors_name_the_file_or_flag() {
     );
     check(
         &["--layout", "amos", "--protocol", "box"],
-        &["amos", "NIfTI"],
+        &["imagesTr", "amos_<NNNN>.nii.gz"],
     );
     check(
         &["--layout", "generic", "--protocol", "box", "--shard", "2/2"],

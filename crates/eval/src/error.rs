@@ -38,17 +38,6 @@ pub enum EvalError {
         /// What the layout expects there.
         message: String,
     },
-    /// A layout needs volume formats (NIfTI/NRRD) samscope cannot read yet.
-    #[error(
-        "layout `{layout}` reads {what}, which samscope cannot decode yet (the medical scan \
-         formats issue, #6); export the slices as PNG image/label pairs and use `--layout generic`"
-    )]
-    NeedsVolumeFormats {
-        /// The layout asked for.
-        layout: &'static str,
-        /// The files it would read.
-        what: &'static str,
-    },
     /// An option value is invalid.
     #[error("{option}: {message}")]
     Option {

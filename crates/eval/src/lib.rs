@@ -2,7 +2,8 @@
 //! experiments: named prompting protocols, the paper's metrics, dataset layouts, and
 //! tables, figures and a report — `samscope eval` and `samscope eval-merge`.
 //!
-//! Data flows one way: scan ([`sample`], through `imaging`) → encoder ([`cache`], one pass
+//! Data flows one way: scan ([`sample`], through `imaging`; a slice of a volume for the
+//! volume layouts, [`volume_slice`]) → encoder ([`cache`], one pass
 //! per scan) → embedding → decoder ([`evaluate`], prompts from [`protocols`]) → mask →
 //! [`metrics`] → [`record`]s → [`summary`] tables and the [`report`]. Ground truth comes
 //! from a [`layouts::Layout`] as [`ground_truth`] layers split into [`instances`]. The crate
@@ -31,6 +32,7 @@ pub mod rng;
 pub mod run;
 pub mod sample;
 pub mod summary;
+pub mod volume_slice;
 
 pub use error::EvalError;
 pub use evaluate::EvalOptions;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EvalError;
 use crate::metrics::Spacing;
+use crate::volume_slice::VolumeSlice;
 
 /// A binary mask as run lengths over the row-major pixels, starting with background.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +126,9 @@ pub struct ImageRecord {
     pub height: usize,
     /// Only the left half of the scan was evaluated.
     pub left_half: bool,
+    /// For a volume: the slice evaluated (`image` is the volume file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice: Option<VolumeSlice>,
     /// Pixel spacing used for HD95 and NSD.
     pub spacing: Spacing,
     /// Whether the dataset gave the spacing (else 1 px = 1 mm).

@@ -11,7 +11,7 @@ use sam::RgbImage;
 use crate::manifest::Manifest;
 use crate::overlay;
 use crate::record::{ImageRecord, InstanceResult};
-use crate::sample::decode_scan;
+use crate::sample::Loader;
 use crate::summary::{ALL_CLASSES, ClassRow, Summary};
 
 /// Text made safe for HTML.
@@ -210,15 +210,17 @@ fn table(rows: &[&ClassRow], tolerance: f64) -> String {
     html + "</table>"
 }
 
-/// Loads scans for the figures, once each.
+/// Loads scans for the figures, once each (the slices of a volume through one loader).
 struct Scans<'a> {
     data: Option<&'a Path>,
     loaded: BTreeMap<String, Option<RgbImage>>,
+    loader: Loader,
 }
 
 impl Scans<'_> {
     fn get(&mut self, record: &ImageRecord) -> Option<&RgbImage> {
         let data = self.data;
+        let loader = &mut self.loader;
         self.loaded
             .entry(record.id.clone())
             .or_insert_with(|| {
@@ -227,7 +229,8 @@ impl Scans<'_> {
                 } else {
                     data?.join(&record.image_relative)
                 };
-                decode_scan(&path, record.left_half)
+                loader
+                    .scan(&path, record.slice.as_ref(), record.left_half)
                     .ok()
                     .map(|s| s.image)
                     .filter(|i| (i.width, i.height) == (record.width, record.height))
@@ -304,6 +307,7 @@ pub fn report_html(
     let mut scans = Scans {
         data,
         loaded: BTreeMap::new(),
+        loader: Loader::default(),
     };
     for protocol in &s.protocols {
         let rows: Vec<&ClassRow> = summary

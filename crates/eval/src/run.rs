@@ -15,8 +15,9 @@ use crate::metrics::Spacing;
 use crate::progress::Progress;
 use crate::record::{ImageRecord, read_record, record_path, write_atomic, write_record};
 use crate::report::report_html;
-use crate::sample;
+use crate::sample::Loader;
 use crate::summary::{Summary, summarize, write_tables};
+use crate::volume_slice::VolumeSlice;
 
 /// Everything `samscope eval` asks for.
 #[derive(Debug, Clone)]
@@ -295,20 +296,34 @@ pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, EvalErr
     let mut todo = Vec::new();
     for s in samples {
         let path = record_path(&records_dir, &s.id);
-        if read_record(&path)?.is_none() {
-            todo.push((s, path));
+        match read_record(&path)? {
+            None => todo.push((s, path)),
+            // A volume layout's slice or window changed (e.g. `volume.json`) under the same id.
+            Some(r) if r.slice != s.slice => {
+                let text =
+                    |v: Option<VolumeSlice>| v.map_or("a 2-D image".into(), |v| v.to_string());
+                return Err(EvalError::output(
+                    &path,
+                    format!(
+                        "cannot resume: `{}` was evaluated as {} but the data folder now gives {}; use another --out",
+                        s.id,
+                        text(r.slice),
+                        text(s.slice)
+                    ),
+                ));
+            }
+            Some(_) => {}
         }
     }
     let resumed = samples.len() - todo.len();
     let mut progress = Progress::new(samples.len(), resumed, config.progress);
+    // Samples come in id order, so the slices of a volume follow each other: the loader
+    // decodes each volume once and holds one at a time.
+    let mut loader = Loader::default();
     for (s, path) in &todo {
-        let loaded = sample::load(s)?;
-        let (embedding, encoder) = cache.embed(
-            predictor,
-            &loaded.image_key,
-            &loaded.image,
-            &s.image.display().to_string(),
-        )?;
+        let loaded = loader.load(s)?;
+        let (embedding, encoder) =
+            cache.embed(predictor, &loaded.image_key, &loaded.image, &s.source())?;
         let spacing = s.spacing.unwrap_or(Spacing::UNKNOWN);
         let scores = evaluate_image(predictor, &embedding, &s.id, &loaded.truth, spacing, o)?;
         let record = ImageRecord {
@@ -318,6 +333,7 @@ pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, EvalErr
             width: loaded.truth.width,
             height: loaded.truth.height,
             left_half: s.left_half,
+            slice: s.slice,
             spacing,
             spacing_known: s.spacing.is_some(),
             embedding_cached: encoder.cached,
@@ -505,6 +521,7 @@ mod tests {
                 layers: Vec::new(),
                 spacing: None,
                 left_half: false,
+                slice: None,
             })
             .collect();
         let ids = |v: Vec<Sample>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();

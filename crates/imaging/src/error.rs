@@ -11,7 +11,7 @@ pub enum ImagingError {
     Empty,
     /// Not a format samscope reads.
     #[error(
-        "unsupported image format: {0}; samscope reads PNG, JPEG, TIFF, PNM (PPM/PGM), DICOM, NIfTI-1/2 (.nii, .nii.gz) and NRRD"
+        "unsupported image format: {0}; samscope reads PNG, JPEG, TIFF, PNM (PPM/PGM), DICOM, NIfTI-1/2 (.nii, .nii.gz), NRRD and MetaImage (.mha, .mhd)"
     )]
     UnsupportedFormat(String),
     /// A format samscope reads, in a variant it does not (a transfer syntax, data type,

@@ -9,8 +9,8 @@ use crate::volume::{Geometry, Voxels, with_samples};
 use crate::{ImagingError, Limits, Scan, SourceFormat, Volume, decode_scan};
 
 /// Decodes a label map (8/16-bit grey PNG, TIFF or PNM, or RGB with R = G = B) or a
-/// label volume (NIfTI, NRRD, DICOM with one sample per pixel) within `limits`. Every
-/// value must be a whole number ≥ 0 (after the file's rescale).
+/// label volume (NIfTI, NRRD, MetaImage `.mha`, DICOM with one sample per pixel) within
+/// `limits`. Every value must be a whole number ≥ 0 (after the file's rescale).
 pub fn decode_labels(bytes: &[u8], limits: &Limits) -> Result<Volume, ImagingError> {
     limits.check_input(bytes.len())?;
     let format = crate::detect(bytes)?;

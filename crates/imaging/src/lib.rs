@@ -1,10 +1,12 @@
 //! Decoding scans into volumes and 8-bit RGB images for the SAM encoder.
 //!
 //! Data flows one way: bytes → [`decode_scan`] → a raster [`DecodedImage`] (PNG, JPEG,
-//! TIFF, PNM) or a [`Volume`] (DICOM, NIfTI-1/2, NRRD) → [`Volume::slice`] →
+//! TIFF, PNM) or a [`Volume`] (DICOM, NIfTI-1/2, NRRD, MetaImage) → [`Volume::slice`] →
 //! [`apply_window`] → 8-bit RGB → encoder. [`decode_scan_image`] does all of it for
-//! callers that want one 2-D image; [`decode_image`] reads raster images only. Formats
-//! are recognised by content, never by file name.
+//! callers that want one 2-D image; [`decode_image`] reads raster images only;
+//! [`decode_scan_file`] is [`decode_scan`] for bytes read from a path, which a detached
+//! MetaImage header (`.mhd`) needs to find its data file. Formats are recognised by
+//! content, never by file name.
 //!
 //! Decoding is bounded: dimensions and allocations are checked against [`Limits`] from
 //! the headers before anything is decoded, so a decompression bomb or a header that
@@ -12,7 +14,7 @@
 //!
 //! Privacy: a [`Volume`] holds voxels and geometry only. No patient, study or
 //! institution attribute of a DICOM file (nor NIfTI `descrip` text, nor NRRD key/value
-//! pairs) is kept, returned, logged or quoted in an error.
+//! pairs, nor MetaImage `Comment`/`Name` fields) is kept, returned, logged or quoted in an error.
 
 #![warn(missing_docs)]
 
@@ -22,13 +24,16 @@ mod error;
 mod gzip;
 mod labels;
 mod limits;
+mod metaimage;
 mod nifti;
 mod nrrd;
+mod samples;
 mod sniff;
 pub mod volume;
 pub mod window;
 
 use std::io::Cursor;
+use std::path::Path;
 
 use image::ImageReader;
 
@@ -61,7 +66,8 @@ pub struct DecodedImage {
 pub enum Scan {
     /// A raster image (PNG, JPEG, TIFF, PNM), already 8-bit RGB.
     Image(DecodedImage),
-    /// A volume (DICOM, NIfTI, NRRD): one slice or many, to be sliced and windowed.
+    /// A volume (DICOM, NIfTI, NRRD, MetaImage): one slice or many, to be sliced and
+    /// windowed.
     Volume(Volume),
 }
 
@@ -81,13 +87,38 @@ pub(crate) fn printable(text: &str, max: usize) -> String {
 }
 
 /// Decodes any supported file held in memory within `limits`.
+///
+/// A detached MetaImage header (`.mhd`, whose `ElementDataFile` names a separate data
+/// file) is refused here with a message saying so: its voxels are not in `bytes` (read it
+/// with [`decode_scan_file`]).
 pub fn decode_scan(bytes: &[u8], limits: &Limits) -> Result<Scan, ImagingError> {
+    decode_scan_in(bytes, None, limits)
+}
+
+/// As [`decode_scan`], for `bytes` read from the file at `path`: a detached MetaImage
+/// header (`.mhd`) also reads the data file its `ElementDataFile` names, which must be a
+/// relative path inside the header's folder (no root, drive or `..`); that file counts
+/// against [`Limits::max_bytes`] as well. Every other format decodes exactly as with
+/// [`decode_scan`], and `path` is not read.
+pub fn decode_scan_file(bytes: &[u8], path: &Path, limits: &Limits) -> Result<Scan, ImagingError> {
+    decode_scan_in(bytes, Some(path), limits)
+}
+
+fn decode_scan_in(
+    bytes: &[u8],
+    path: Option<&Path>,
+    limits: &Limits,
+) -> Result<Scan, ImagingError> {
     limits.check_input(bytes.len())?;
     let format = detect(bytes)?;
     match format {
         SourceFormat::Dicom => Ok(Scan::Volume(dicom::decode(bytes, limits)?)),
         SourceFormat::Nifti => Ok(Scan::Volume(nifti::decode(bytes, limits)?)),
         SourceFormat::Nrrd => Ok(Scan::Volume(nrrd::decode(bytes, limits)?)),
+        SourceFormat::MetaImage => Ok(Scan::Volume(match path {
+            Some(path) => metaimage::decode_file(bytes, path, limits)?,
+            None => metaimage::decode(bytes, limits)?,
+        })),
         raster => decode_raster(bytes, raster, limits).map(Scan::Image),
     }
 }
@@ -147,9 +178,9 @@ impl Volume {
 ///
 /// Grey is replicated to RGB; 16-bit and floating-point images are mapped to 8 bits by
 /// min–max over the whole image (see [`to_rgb8`]); alpha is dropped. Volume formats
-/// (DICOM, NIfTI, NRRD) are refused here, so a caller that keeps the uploaded bytes can
-/// never keep a DICOM file's attributes by accident: read them with [`decode_scan`] or
-/// [`decode_scan_image`].
+/// (DICOM, NIfTI, NRRD, MetaImage) are refused here, so a caller that keeps the uploaded
+/// bytes can never keep a DICOM file's attributes by accident: read them with
+/// [`decode_scan`] or [`decode_scan_image`].
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImagingError> {
     limits.check_input(bytes.len())?;
     let format = detect(bytes)?;
@@ -167,7 +198,7 @@ pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, Imagi
 
 /// Decodes any supported file held in memory to one 8-bit RGB image within `limits`:
 /// raster images as [`decode_image`] does; volumes with a single slice (a single-frame
-/// DICOM, a 2-D NIfTI/NRRD) rendered as stored ([`Axis::Native`]) with the
+/// DICOM, a 2-D NIfTI/NRRD/MetaImage) rendered as stored ([`Axis::Native`]) with the
 /// [`Window::Default`] window. A volume with several slices is refused with a message
 /// saying so (use [`decode_scan`] and [`Volume::render`]).
 pub fn decode_scan_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImagingError> {

@@ -6,6 +6,7 @@
 //! A leading non-spatial axis of size 3 (`RGB-color`, `vector`, …) is read as RGB; with
 //! more than three spatial axes the first 3-D volume is read.
 
+use crate::samples::{Kind, convert, keep_channels};
 use crate::volume::{Geometry, Volume, Voxels};
 use crate::{ImagingError, Limits, gzip};
 
@@ -21,57 +22,31 @@ fn unsupported(reason: impl Into<String>) -> ImagingError {
     ImagingError::Unsupported("NRRD", reason.into())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    U8,
-    I8,
-    U16,
-    I16,
-    U32,
-    I32,
-    U64,
-    I64,
-    F32,
-    F64,
-}
-
-impl Kind {
-    fn parse(text: &str) -> Result<Self, ImagingError> {
-        Ok(match text {
-            "uchar" | "unsigned char" | "uint8" | "uint8_t" => Kind::U8,
-            "signed char" | "int8" | "int8_t" => Kind::I8,
-            "short" | "short int" | "signed short" | "signed short int" | "int16" | "int16_t" => {
-                Kind::I16
-            }
-            "ushort" | "unsigned short" | "unsigned short int" | "uint16" | "uint16_t" => Kind::U16,
-            "int" | "signed int" | "int32" | "int32_t" => Kind::I32,
-            "uint" | "unsigned int" | "uint32" | "uint32_t" => Kind::U32,
-            "longlong"
-            | "long long"
-            | "long long int"
-            | "signed long long"
-            | "signed long long int"
-            | "int64"
-            | "int64_t" => Kind::I64,
-            "ulonglong"
-            | "unsigned long long"
-            | "unsigned long long int"
-            | "uint64"
-            | "uint64_t" => Kind::U64,
-            "float" => Kind::F32,
-            "double" => Kind::F64,
-            _ => return Err(unsupported("this `type` (block or unknown)")),
-        })
-    }
-
-    fn bytes(self) -> u64 {
-        match self {
-            Kind::U8 | Kind::I8 => 1,
-            Kind::U16 | Kind::I16 => 2,
-            Kind::U32 | Kind::I32 | Kind::F32 => 4,
-            Kind::U64 | Kind::I64 | Kind::F64 => 8,
+/// An NRRD `type` as a sample kind.
+fn parse_type(text: &str) -> Result<Kind, ImagingError> {
+    Ok(match text {
+        "uchar" | "unsigned char" | "uint8" | "uint8_t" => Kind::U8,
+        "signed char" | "int8" | "int8_t" => Kind::I8,
+        "short" | "short int" | "signed short" | "signed short int" | "int16" | "int16_t" => {
+            Kind::I16
         }
-    }
+        "ushort" | "unsigned short" | "unsigned short int" | "uint16" | "uint16_t" => Kind::U16,
+        "int" | "signed int" | "int32" | "int32_t" => Kind::I32,
+        "uint" | "unsigned int" | "uint32" | "uint32_t" => Kind::U32,
+        "longlong"
+        | "long long"
+        | "long long int"
+        | "signed long long"
+        | "signed long long int"
+        | "int64"
+        | "int64_t" => Kind::I64,
+        "ulonglong" | "unsigned long long" | "unsigned long long int" | "uint64" | "uint64_t" => {
+            Kind::U64
+        }
+        "float" => Kind::F32,
+        "double" => Kind::F64,
+        _ => return Err(unsupported("this `type` (block or unknown)")),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +113,7 @@ fn parse_fields(header: &str) -> Result<Fields, ImagingError> {
                 .map_err(|_| corrupt(format!("`{name}` is not a whole number")))
         };
         match name.to_ascii_lowercase().as_str() {
-            "type" => f.kind = Some(Kind::parse(value)?),
+            "type" => f.kind = Some(parse_type(value)?),
             "dimension" => f.dimension = Some(count(value)? as usize),
             "sizes" => {
                 f.sizes = value
@@ -349,80 +324,6 @@ fn skip_lines(mut body: &[u8], lines: u64) -> Result<&[u8], ImagingError> {
         body = &body[p + 1..];
     }
     Ok(body)
-}
-
-/// Keeps the first `channels` of every `components` samples.
-fn keep_channels<T, U>(
-    samples: &[T],
-    components: u64,
-    channels: usize,
-    f: impl Fn(&T) -> U,
-) -> Vec<U> {
-    if components as usize == channels {
-        samples.iter().map(f).collect()
-    } else {
-        samples
-            .chunks_exact(components as usize)
-            .flat_map(|px| px[..channels].iter().map(&f))
-            .collect()
-    }
-}
-
-fn convert(raw: &[u8], kind: Kind, big: bool, components: usize, channels: usize) -> Voxels {
-    fn read<const N: usize>(raw: &[u8], big: bool) -> impl Iterator<Item = [u8; N]> + '_ {
-        raw.chunks_exact(N).map(move |c| {
-            let mut b: [u8; N] = c.try_into().expect("exact chunk");
-            if big {
-                b.reverse();
-            }
-            b
-        })
-    }
-    let comps = components as u64;
-    match kind {
-        Kind::U8 => Voxels::U8(keep_channels(raw, comps, channels, |b| *b)),
-        Kind::I8 => Voxels::I8(keep_channels(raw, comps, channels, |b| *b as i8)),
-        Kind::U16 => {
-            let v: Vec<u16> = read::<2>(raw, big).map(u16::from_le_bytes).collect();
-            Voxels::U16(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::I16 => {
-            let v: Vec<i16> = read::<2>(raw, big).map(i16::from_le_bytes).collect();
-            Voxels::I16(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::I32 => {
-            let v: Vec<i32> = read::<4>(raw, big).map(i32::from_le_bytes).collect();
-            Voxels::I32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::U32 => {
-            let v: Vec<f32> = read::<4>(raw, big)
-                .map(|b| u32::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::F32 => {
-            let v: Vec<f32> = read::<4>(raw, big).map(f32::from_le_bytes).collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::I64 => {
-            let v: Vec<f32> = read::<8>(raw, big)
-                .map(|b| i64::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::U64 => {
-            let v: Vec<f32> = read::<8>(raw, big)
-                .map(|b| u64::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::F64 => {
-            let v: Vec<f32> = read::<8>(raw, big)
-                .map(|b| f64::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-    }
 }
 
 fn finish(

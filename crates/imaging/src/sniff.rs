@@ -22,6 +22,8 @@ pub enum SourceFormat {
     Nifti,
     /// NRRD with the data attached (`.nrrd`).
     Nrrd,
+    /// MetaImage (ITK's MetaIO): `.mha`, or a `.mhd` header read from a path.
+    MetaImage,
 }
 
 impl SourceFormat {
@@ -35,6 +37,7 @@ impl SourceFormat {
             SourceFormat::Dicom => "dicom",
             SourceFormat::Nifti => "nifti",
             SourceFormat::Nrrd => "nrrd",
+            SourceFormat::MetaImage => "metaimage",
         }
     }
 
@@ -43,7 +46,10 @@ impl SourceFormat {
     pub fn is_volume(self) -> bool {
         matches!(
             self,
-            SourceFormat::Dicom | SourceFormat::Nifti | SourceFormat::Nrrd
+            SourceFormat::Dicom
+                | SourceFormat::Nifti
+                | SourceFormat::Nrrd
+                | SourceFormat::MetaImage
         )
     }
 
@@ -90,6 +96,9 @@ pub fn detect(bytes: &[u8]) -> Result<SourceFormat, ImagingError> {
     if nifti_header_size(bytes).is_some() {
         return Ok(SourceFormat::Nifti);
     }
+    if crate::metaimage::is_metaimage(bytes) {
+        return Ok(SourceFormat::MetaImage);
+    }
     if gzip::is_gzip(bytes) {
         let head = gzip::prefix(bytes, 4, "gzip")?;
         if nifti_header_size(&head).is_some() {
@@ -106,7 +115,7 @@ pub fn detect(bytes: &[u8]) -> Result<SourceFormat, ImagingError> {
         Ok(ImageFormat::Pnm) => Ok(SourceFormat::Pnm),
         Ok(other) => Err(ImagingError::UnsupportedFormat(format!("{other:?}"))),
         Err(_) => Err(ImagingError::UnsupportedFormat(
-            "unrecognised data (not PNG, JPEG, TIFF, PNM, DICOM, NIfTI or NRRD)".into(),
+            "unrecognised data (not PNG, JPEG, TIFF, PNM, DICOM, NIfTI, NRRD or MetaImage)".into(),
         )),
     }
 }
@@ -138,6 +147,10 @@ mod tests {
         }
         assert_eq!(detect(&gz).unwrap(), SourceFormat::Nifti);
         assert!(detect(b"\x1f\x8bjunk").is_err());
+        assert_eq!(
+            detect(b"ObjectType = Image\nNDims = 3\n").unwrap(),
+            SourceFormat::MetaImage
+        );
         assert!(matches!(
             detect(b"hello"),
             Err(ImagingError::UnsupportedFormat(_))

@@ -234,6 +234,33 @@ fn nrrd_survives_mutations() {
 }
 
 #[test]
+fn metaimage_survives_mutations() {
+    let c = content();
+    let head = |extra: &str| {
+        format!(
+            "ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n{extra}TransformMatrix = 0 1 0 0 0 -1 1 0 0\nOffset = 1 2 3\nElementSpacing = 1 1 2\nDimSize = 8 8 8\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n"
+        )
+        .into_bytes()
+    };
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    zlib.write_all(&c).unwrap();
+    let text: String = c.iter().map(|v| format!("{v} ")).collect();
+    let fixture = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/metaimage/mni152_crop.mha"),
+    )
+    .unwrap();
+    let seeds = vec![
+        [head(""), c.clone()].concat(),
+        [head("CompressedData = True\n"), zlib.finish().unwrap()].concat(),
+        [head("BinaryData = False\n"), text.into_bytes()].concat(),
+        [head("HeaderSize = -1\n"), c.clone()].concat(),
+        fixture,
+    ];
+    run("metaimage", &seeds, decode_volume);
+}
+
+#[test]
 fn raster_images_and_label_maps_survive_mutations() {
     let grey = image::GrayImage::from_fn(8, 8, |x, y| image::Luma([(x * 8 + y) as u8 / 16]));
     let mut seeds = Vec::new();

@@ -55,6 +55,24 @@ pub enum ApiError {
     /// 404: the model is unknown or not loaded on this server.
     #[error("{0}")]
     UnknownModel(String),
+    /// 404: no deck with this id.
+    #[error("no deck with id {0}; create one with POST /api/v1/decks")]
+    DeckNotFound(String),
+    /// 404: no teaching session has this key.
+    #[error("no teaching session has this link; ask the instructor for a new one")]
+    SessionNotFound,
+    /// 410: the teaching session is over.
+    #[error("this teaching session has expired; ask the instructor for a new one")]
+    SessionExpired,
+    /// 403: a student link was used on an instructor route.
+    #[error("only the instructor's link can do this; a student link can follow and post results")]
+    InstructorOnly,
+    /// 409: the session has as many students as it accepts.
+    #[error("this session already has {0} students, the most it accepts")]
+    SessionFull(usize),
+    /// 422: a deck, case or session request is well-formed JSON but not valid.
+    #[error("{0}")]
+    Invalid(String),
     /// 404: no such route.
     #[error("no such endpoint; see docs/api.md")]
     NotFound,
@@ -114,7 +132,13 @@ impl ApiError {
             | ApiError::MaskNotFound(_)
             | ApiError::VolumeNotFound(_)
             | ApiError::UnknownModel(_)
+            | ApiError::DeckNotFound(_)
+            | ApiError::SessionNotFound
             | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::SessionExpired => StatusCode::GONE,
+            ApiError::InstructorOnly => StatusCode::FORBIDDEN,
+            ApiError::SessionFull(_) => StatusCode::CONFLICT,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -136,6 +160,12 @@ impl ApiError {
             ApiError::MaskNotFound(_) => "mask_not_found",
             ApiError::VolumeNotFound(_) => "volume_not_found",
             ApiError::UnknownModel(_) => "unknown_model",
+            ApiError::DeckNotFound(_) => "deck_not_found",
+            ApiError::SessionNotFound => "session_not_found",
+            ApiError::SessionExpired => "session_expired",
+            ApiError::InstructorOnly => "instructor_only",
+            ApiError::SessionFull(_) => "session_full",
+            ApiError::Invalid(_) => "invalid",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TooLarge(_) => "too_large",

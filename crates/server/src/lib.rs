@@ -29,6 +29,7 @@ mod metrics;
 mod routes;
 mod state;
 mod store;
+pub mod teaching;
 mod volumes;
 
 use std::future::Future;
@@ -42,6 +43,7 @@ pub use config::{FinetunedDecoder, ServerConfig, ServerLimits};
 pub use error::{ApiError, ServerError};
 pub use image_id::{ImageId, PREPROCESSING_V1, VolumeId};
 pub use state::LoadedModel;
+pub use teaching::DeckLibrary;
 
 /// A server bound to its address, not yet accepting connections.
 #[derive(Debug)]
@@ -49,6 +51,7 @@ pub struct Server {
     listener: TcpListener,
     app: Router,
     addr: SocketAddr,
+    state: Arc<state::AppState>,
 }
 
 impl Server {
@@ -69,8 +72,9 @@ impl Server {
                     source,
                 })?;
         let addr = listener.local_addr().map_err(ServerError::Runtime)?;
+        let state = Arc::new(state);
         let app = routes::router(
-            Arc::new(state),
+            state.clone(),
             config.web_dir.as_deref(),
             config.static_dir.as_deref(),
         );
@@ -78,6 +82,7 @@ impl Server {
             listener,
             app,
             addr,
+            state,
         })
     }
 
@@ -86,13 +91,19 @@ impl Server {
         self.addr
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in progress.
+    /// Serves until `shutdown` completes, then ends teaching event streams and finishes
+    /// the requests in progress.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        let state = self.state;
         axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Event streams would otherwise keep the shutdown waiting.
+                state.teaching.close();
+            })
             .await
             .map_err(ServerError::Runtime)
     }

@@ -11,14 +11,12 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::embeddings::blocking;
 use crate::error::ApiError;
-use crate::image_id::ImageId;
 use crate::routes::{IMMUTABLE, body_error, conditional, image_id, not_modified};
 use crate::state::AppState;
-use crate::store::write_atomic;
+use crate::store::mask_id;
 
 /// Response of `POST /api/v1/masks`.
 #[derive(Debug, Serialize)]
@@ -26,14 +24,6 @@ pub struct UploadedMask {
     id: String,
     width: u32,
     height: u32,
-}
-
-fn id_of(bytes: &[u8]) -> ImageId {
-    let hex: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    ImageId::parse(&hex).expect("a sha256 in hex is a valid id")
 }
 
 /// `POST /api/v1/masks`: check the file decodes as an image within the limits, keep it.
@@ -48,12 +38,10 @@ pub async fn upload_mask(
     let worker = state.clone();
     blocking(move || {
         let decoded = imaging::decode_image(&body, &worker.limits.imaging())?;
-        let id = id_of(&body);
-        let path = worker.store.mask_path(&id);
-        if !path.exists() {
-            write_atomic(&path, &body)
-                .map_err(|e| ApiError::internal(format!("storing a mask: {e}")))?;
-        }
+        let id = worker
+            .store
+            .put_mask(&body)
+            .map_err(|e| ApiError::internal(format!("storing a mask: {e}")))?;
         Ok(Json(UploadedMask {
             id: id.to_string(),
             width: decoded.width,
@@ -77,7 +65,7 @@ pub async fn get_mask(
     let worker = state.clone();
     let bytes = blocking(move || std::fs::read(worker.store.mask_path(&id)).ok()).await?;
     match bytes {
-        Some(bytes) if id_of(&bytes) == id => conditional(
+        Some(bytes) if mask_id(&bytes) == id => conditional(
             &headers,
             &etag,
             IMMUTABLE,

@@ -69,6 +69,7 @@ pub fn router(
             "/api/v1/models/{model}/decoder.safetensors",
             get(get_decoder),
         )
+        .merge(crate::teaching::routes::router(&state))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed);
     let not_found_service = not_found.with_state(state.clone());

@@ -17,6 +17,7 @@ use crate::error::{ApiError, ServerError, echo};
 use crate::image_id::{ImageId, parse_sha256_hex};
 use crate::metrics::Metrics;
 use crate::store::{Store, write_atomic};
+use crate::teaching::Teaching;
 use crate::volumes::{VOLUME_CACHE_BYTES, VolumeCache};
 
 /// A model ready to serve: the predictor (encoder and decoder) and the sha256 of the
@@ -100,6 +101,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Decoded volumes recently uploaded or sliced.
     pub volumes: VolumeCache,
+    /// Decks and teaching sessions.
+    pub teaching: Teaching,
 }
 
 impl AppState {
@@ -114,6 +117,8 @@ impl AppState {
             source,
         };
         let store = Store::open(&config.data_dir).map_err(data_dir)?;
+        let teaching = Teaching::open(&config.data_dir)
+            .map_err(|e| data_dir(std::io::Error::other(e.to_string())))?;
         let mut entries = Vec::with_capacity(models.len());
         let mut predictors = Vec::with_capacity(models.len());
         for LoadedModel {
@@ -163,6 +168,7 @@ impl AppState {
             flights: Mutex::new(HashMap::new()),
             metrics,
             volumes: VolumeCache::new(VOLUME_CACHE_BYTES),
+            teaching,
         })
     }
 

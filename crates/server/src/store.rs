@@ -36,6 +36,15 @@ use sha2::{Digest, Sha256};
 
 use crate::image_id::{ImageId, PREPROCESSING_V1, VolumeId, is_descriptor};
 
+/// The id of a ground-truth mask file: the sha256 of its bytes.
+pub fn mask_id(bytes: &[u8]) -> ImageId {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    ImageId::parse(&hex).expect("a sha256 in hex is a valid id")
+}
+
 /// Magic of a checksummed cache entry.
 const ENTRY_MAGIC: &[u8; 8] = b"SSCACHE1";
 /// Magic + sha256.
@@ -251,6 +260,81 @@ impl Store {
         imaging::Volume::decode(payload, &limits)
             .map(Some)
             .map_err(|e| Self::corrupt_entry(&path, e.to_string()))
+    }
+
+    /// Whether an image with this id is stored (not checked; readers check).
+    pub fn has_image(&self, id: &ImageId) -> bool {
+        self.image_path(id).is_file()
+    }
+
+    /// Whether a mask with this id is stored.
+    pub fn has_mask(&self, id: &ImageId) -> bool {
+        self.mask_path(id).is_file()
+    }
+
+    /// Whether a volume with this id is stored.
+    pub fn has_volume(&self, id: &VolumeId) -> bool {
+        self.volume_path(id).is_file()
+    }
+
+    /// A stored image's PNG and the preprocessing descriptor its id was computed with,
+    /// both checked. `Ok(None)` when absent.
+    pub fn image_with_descriptor(
+        &self,
+        id: ImageId,
+        limits: &imaging::Limits,
+    ) -> Result<Option<(Vec<u8>, String)>, Corrupt> {
+        let Some(png) = self.image_png(id, limits)? else {
+            return Ok(None);
+        };
+        let path = self.image_path(&id);
+        let descriptor = self
+            .descriptor(&id)
+            .map_err(|reason| self.corrupt_image(id, &path, reason))?;
+        Ok(Some((png, descriptor)))
+    }
+
+    /// Stores a verified image under `id` with its descriptor (plain uploads have
+    /// [`PREPROCESSING_V1`] and no descriptor file).
+    pub fn put_image_with_descriptor(
+        &self,
+        id: ImageId,
+        descriptor: &str,
+        image: &RgbImage,
+    ) -> io::Result<()> {
+        if descriptor == PREPROCESSING_V1 {
+            self.put_image(id, image)
+        } else {
+            self.put_slice_image(id, descriptor, image)
+        }
+    }
+
+    /// A stored volume's encoded payload, checksum verified. `Ok(None)` when absent.
+    pub fn volume_payload(&self, id: &VolumeId) -> Result<Option<Vec<u8>>, Corrupt> {
+        let path = self.volume_path(id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Self::corrupt_entry(&path, e.to_string())),
+        };
+        let payload = open_entry(&bytes).map_err(|reason| Self::corrupt_entry(&path, reason))?;
+        if VolumeId::of_encoded(payload) != *id {
+            return Err(Self::corrupt_entry(
+                &path,
+                "content does not match the id".into(),
+            ));
+        }
+        Ok(Some(payload.to_vec()))
+    }
+
+    /// Keeps a ground-truth mask's bytes verbatim; its id is their sha256.
+    pub fn put_mask(&self, bytes: &[u8]) -> io::Result<ImageId> {
+        let id = mask_id(bytes);
+        let path = self.mask_path(&id);
+        if !path.exists() {
+            write_atomic(&path, bytes)?;
+        }
+        Ok(id)
     }
 
     /// Stores decoded pixels as PNG unless an intact copy is already there.

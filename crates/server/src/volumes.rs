@@ -192,7 +192,7 @@ pub struct SliceImage {
 pub struct UploadedVolume {
     /// `volume`.
     kind: &'static str,
-    /// The container (`dicom`, `nifti`, `nrrd`).
+    /// The container (`dicom`, `nifti`, `nrrd`, `metaimage`).
     format: &'static str,
     /// Geometry and slicing.
     volume: VolumeInfo,

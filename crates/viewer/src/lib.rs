@@ -3,16 +3,18 @@
 //! WebGPU, or on Burn's CPU backend in wasm when the browser has no WebGPU adapter.
 //!
 //! The modules without browser APIs ([`protocol`], [`history`], [`link`],
-//! [`ground_truth`], [`record`]) build and are tested natively; [`ui`] and [`worker`] exist
-//! on `wasm32` only. The viewer has no model code of its own.
+//! [`ground_truth`], [`record`], [`volume`]) build and are tested natively; [`ui`] and
+//! [`worker`] exist on `wasm32` only. The viewer has no model code of its own.
 
 #![warn(missing_docs)]
 
+pub mod classroom;
 pub mod ground_truth;
 pub mod history;
 pub mod link;
 pub mod protocol;
 pub mod record;
+pub mod volume;
 
 #[cfg(target_arch = "wasm32")]
 mod js;

@@ -9,13 +9,27 @@
 //! (`p` foreground, `n` background: `x,y`) and boxes (`b`: `x0,y0,x1,y1`) in order, each
 //! optionally followed by `@k`, the candidate kept after it. Links hold no patient data:
 //! ids are hashes of pixels, coordinates are pixels.
+//!
+//! A slice of a volume is a version 2 link: it adds the [`SliceView`] the slice was cut
+//! with, so the viewer asks the server for that slice again (the same image id, bit for
+//! bit) and can move on to other slices of the volume:
+//!
+//! ```text
+//! #v=2&image=<slice's 64 hex>&model=lite_medsam&wire=f16&volume=<64 hex>&axis=axial&index=40&window=ct_abdomen&steps=b10,20,100,200
+//! ```
+//!
+//! `axis` is `axial`, `coronal`, `sagittal` or `native`; `index` the 0-based slice index
+//! (as the API counts); `window` a preset, `CENTER,WIDTH`, `pLOW-HIGH`, `minmax` or
+//! `default` (as `--window` on the command line). Images that are not volume slices keep
+//! writing version 1, and version 1 links open as before.
 
 use sam::session::{Action, Step};
 
 use crate::protocol::Wire;
+use crate::volume::SliceView;
 
-/// The version this module writes.
-pub const LINK_VERSION: u32 = 1;
+/// The newest version this module writes (for volume slices; others are written as 1).
+pub const LINK_VERSION: u32 = 2;
 /// Most steps a link may carry.
 pub const MAX_STEPS: usize = 256;
 
@@ -34,6 +48,8 @@ pub struct SharedView {
     pub label: Option<u16>,
     /// The session's steps.
     pub steps: Vec<Step>,
+    /// The volume slice `image` is (version 2), if it is one.
+    pub view: Option<SliceView>,
 }
 
 /// Why a link cannot be opened.
@@ -122,12 +138,19 @@ fn parse_step(text: &str, index: usize) -> Result<Step, LinkError> {
 impl SharedView {
     /// The fragment (without `#`).
     pub fn to_fragment(&self) -> String {
+        let version = if self.view.is_some() { 2 } else { 1 };
         let mut parts = vec![
-            format!("v={LINK_VERSION}"),
+            format!("v={version}"),
             format!("image={}", self.image),
             format!("model={}", self.model),
             format!("wire={}", self.wire.as_str()),
         ];
+        if let Some(view) = &self.view {
+            parts.push(format!("volume={}", view.volume));
+            parts.push(format!("axis={}", view.axis.as_str()));
+            parts.push(format!("index={}", view.index));
+            parts.push(format!("window={}", view.window));
+        }
         if let Some(gt) = &self.gt {
             parts.push(format!("gt={gt}"));
         }
@@ -157,16 +180,20 @@ impl SharedView {
             }
         }
         let take = |key: &str| fields.get(key).copied();
-        match take("v") {
-            Some("1") => {}
+        let version = match take("v") {
+            Some("1") => 1,
+            Some("2") => 2,
             Some(other) => {
                 return Err(bad(format!(
-                    "version {other}; this viewer opens version {LINK_VERSION}"
+                    "version {other}; this viewer opens versions 1 to {LINK_VERSION}"
                 )));
             }
             None => return Err(bad("no version (`v=`)")),
+        };
+        let mut known = vec!["v", "image", "model", "wire", "gt", "label", "steps"];
+        if version >= 2 {
+            known.extend(["volume", "axis", "index", "window"]);
         }
-        let known = ["v", "image", "model", "wire", "gt", "label", "steps"];
         if let Some(unknown) = fields.keys().find(|k| !known.contains(k)) {
             return Err(bad(format!("unknown field `{unknown}`")));
         }
@@ -208,6 +235,20 @@ impl SharedView {
                     .collect::<Result<_, _>>()?
             }
         };
+        let view = match (take("volume"), take("axis"), take("index")) {
+            (None, None, None) if take("window").is_none() => None,
+            (Some(volume), Some(axis), Some(index)) => {
+                let index = index
+                    .parse::<usize>()
+                    .map_err(|_| bad("`index` must be a slice number ≥ 0"))?;
+                let window = take("window").unwrap_or("default");
+                Some(
+                    SliceView::parse(volume, axis, index, window)
+                        .map_err(|e| bad(format!("the volume view: {e}")))?,
+                )
+            }
+            _ => return Err(bad("a volume view needs `volume`, `axis` and `index`")),
+        };
         Ok(Some(Self {
             image,
             model,
@@ -215,6 +256,7 @@ impl SharedView {
             gt,
             label,
             steps,
+            view,
         }))
     }
 }
@@ -249,6 +291,70 @@ mod tests {
                     chosen: Some(2),
                 },
             ],
+            view: None,
+        }
+    }
+
+    fn volume_view() -> SharedView {
+        SharedView {
+            view: Some(SliceView {
+                volume: "5b".repeat(32),
+                axis: crate::volume::Axis::Coronal,
+                index: 40,
+                window: crate::volume::Window::Manual(crate::volume::WindowLevel {
+                    center: -314.5,
+                    width: 1353.0,
+                }),
+            }),
+            ..view()
+        }
+    }
+
+    #[test]
+    fn a_volume_slice_link_is_version_2_and_round_trips() {
+        let v = volume_view();
+        let fragment = v.to_fragment();
+        assert!(fragment.starts_with("v=2&image=abab"), "{fragment}");
+        assert!(
+            fragment.contains(&format!(
+                "&volume={}&axis=coronal&index=40&window=-314.5,1353&",
+                "5b".repeat(32)
+            )),
+            "{fragment}"
+        );
+        assert_eq!(SharedView::parse(&fragment).unwrap(), Some(v.clone()));
+        // Presets and percentiles, and the window left out (the server's default).
+        for window in ["ct_abdomen", "p0.5-99.5", "minmax", "default"] {
+            let text = fragment.replace("window=-314.5,1353", &format!("window={window}"));
+            let parsed = SharedView::parse(&text).unwrap().unwrap();
+            assert_eq!(parsed.view.unwrap().window.to_string(), window);
+        }
+        let without = fragment.replace("&window=-314.5,1353", "");
+        let parsed = SharedView::parse(&without).unwrap().unwrap();
+        assert_eq!(parsed.view.unwrap().window, crate::volume::Window::Default);
+        // A 2-D image still writes version 1, which older viewers open.
+        assert!(view().to_fragment().starts_with("v=1&"));
+    }
+
+    #[test]
+    fn malformed_volume_links_name_what_is_wrong() {
+        let good = volume_view().to_fragment();
+        let cases = [
+            (good.replace("axis=coronal", "axis=oblique"), "axis"),
+            (good.replace("index=40", "index=-1"), "`index`"),
+            (good.replace("window=-314.5,1353", "window=40,0"), "window"),
+            (good.replace("window=-314.5,1353", "window=hot"), "window"),
+            (
+                good.replace("&axis=coronal", ""),
+                "needs `volume`, `axis` and `index`",
+            ),
+            (good.replace("volume=5b5b", "volume=XX5b"), "volume id"),
+            (good.replace("v=2", "v=1"), "unknown field `axis`"),
+            (good.replace("v=2", "v=3"), "version 3"),
+        ];
+        for (fragment, expected) in cases {
+            let err = SharedView::parse(&fragment).unwrap_err().to_string();
+            assert!(err.contains(expected), "{fragment}: {err}");
         }
     }
 

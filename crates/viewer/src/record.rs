@@ -1,11 +1,14 @@
 //! The JSON a person downloads next to the mask: enough to reproduce it with
 //! `samscope segment --replay` (which reads `model`, `wire` and `steps`) and to cite it.
+//! For a volume slice, `view` names it (`{volume, axis, index, window}`): `samscope
+//! segment --image SCAN --slice AXIS:INDEX --window WINDOW --replay …` cuts the same slice.
 
 use sam::session::Step;
 use serde::{Deserialize, Serialize};
 
 use crate::ground_truth::Overlap;
 use crate::protocol::Wire;
+use crate::volume::SliceView;
 
 /// Format tag of [`SessionRecord`].
 pub const RECORD_FORMAT: &str = "samscope-session/v1";
@@ -43,6 +46,9 @@ pub struct SessionRecord {
     pub metrics: Option<Overlap>,
     /// The share link's fragment.
     pub link: String,
+    /// The volume slice the image is, if it is one (absent in records of 2-D images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<SliceView>,
 }
 
 #[cfg(test)]
@@ -79,11 +85,30 @@ mod tests {
                 iou: 1.0 / 3.0,
             }),
             link: String::new(),
+            view: None,
         };
         let value: serde_json::Value = serde_json::to_value(&record).unwrap();
         assert_eq!(value["wire"], "f16");
         assert_eq!(value["model"], "lite_medsam");
         assert_eq!(value["steps"][0]["action"]["kind"], "box");
         assert!(value["steps"][0]["chosen"].is_null());
+        assert!(value.get("view").is_none(), "2-D records look as before");
+        let back: SessionRecord = serde_json::from_value(value).unwrap();
+        assert_eq!(back, record);
+
+        let slice = SessionRecord {
+            view: Some(SliceView::parse(&"5b".repeat(32), "axial", 40, "ct_abdomen").unwrap()),
+            ..record
+        };
+        let value = serde_json::to_value(&slice).unwrap();
+        assert_eq!(
+            value["view"],
+            serde_json::json!({ "volume": "5b".repeat(32), "axis": "axial", "index": 40,
+                                "window": "ct_abdomen" })
+        );
+        assert_eq!(
+            serde_json::from_value::<SessionRecord>(value).unwrap(),
+            slice
+        );
     }
 }

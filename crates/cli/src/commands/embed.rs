@@ -12,8 +12,8 @@ use crate::model::ModelArgs;
 /// Arguments of `samscope embed`.
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
-    /// The scans (PNG, JPEG, TIFF, PNM, DICOM, NIfTI, NRRD); repeat `--image` or list
-    /// several after it. Volumes need --slice (the same slice of each).
+    /// The scans (PNG, JPEG, TIFF, PNM, DICOM, NIfTI, NRRD, MetaImage); repeat `--image` or
+    /// list several after it. Volumes need --slice (the same slice of each).
     #[arg(long, required = true, num_args = 1..)]
     pub image: Vec<PathBuf>,
     #[command(flatten)]

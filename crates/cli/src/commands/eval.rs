@@ -19,7 +19,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// Its layout: generic, drive, stare, chase, hrf, isic2018, refuge, drishti, rimone,
-    /// montgomery, shenzhen, endovis2017, aroi (amos and volume need NIfTI support).
+    /// montgomery, shenzhen, endovis2017, aroi, amos (AMOS 2022 CT/MR volumes), volume (one
+    /// NIfTI/NRRD image + label volume pair); volume layouts evaluate each labelled slice.
     #[arg(long)]
     pub layout: String,
     /// Prompting protocol(s): centroid, center, box, box-jitter, iterative, promptless (no

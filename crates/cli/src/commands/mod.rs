@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench_encoder;
+pub mod deck;
 pub mod embed;
 pub mod eval;
 pub mod export;

@@ -16,8 +16,8 @@ use crate::model::ModelArgs;
 /// Arguments of `samscope segment`.
 #[derive(Debug, clap::Args)]
 pub struct SegmentArgs {
-    /// The scan: PNG, JPEG, TIFF, PNM, DICOM, NIfTI (.nii, .nii.gz) or NRRD; a volume
-    /// needs --slice (and takes --window).
+    /// The scan: PNG, JPEG, TIFF, PNM, DICOM, NIfTI (.nii, .nii.gz), NRRD or MetaImage
+    /// (.mha, .mhd); a volume needs --slice (and takes --window).
     #[arg(long)]
     pub image: PathBuf,
     #[command(flatten)]

@@ -57,7 +57,7 @@ pub(super) fn discover(root: &Path) -> Result<Vec<Sample>, EvalError> {
     Ok(samples)
 }
 
-fn read_json(path: &Path) -> Result<Option<serde_json::Map<String, Value>>, EvalError> {
+pub(super) fn read_json(path: &Path) -> Result<Option<serde_json::Map<String, Value>>, EvalError> {
     if !path.exists() {
         return Ok(None);
     }
@@ -70,7 +70,7 @@ fn read_json(path: &Path) -> Result<Option<serde_json::Map<String, Value>>, Eval
 }
 
 /// `classes.json`: label value (1–65535) or `"*"` → class name.
-fn read_classes(path: &Path) -> Result<Classes, EvalError> {
+pub(super) fn read_classes(path: &Path) -> Result<Classes, EvalError> {
     let mut classes = Classes::default();
     let Some(map) = read_json(path)? else {
         return Ok(classes);

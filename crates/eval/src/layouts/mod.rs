@@ -2,6 +2,7 @@
 //! annotation files become ground-truth layers. Each layout's folder structure is in
 //! `docs/protocols.md` (Layouts) and in its module.
 
+mod amos;
 mod chest;
 mod endovis;
 mod fundus;
@@ -9,6 +10,10 @@ mod generic;
 mod isic;
 mod oct;
 mod optic;
+mod survey;
+#[cfg(test)]
+pub(crate) mod test_volumes;
+mod volume;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -18,6 +23,7 @@ use std::str::FromStr;
 use crate::error::EvalError;
 use crate::ground_truth::LayerSource;
 use crate::metrics::Spacing;
+use crate::volume_slice::VolumeSlice;
 
 /// A dataset layout (`--layout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +52,12 @@ pub enum Layout {
     Shenzhen,
     /// EndoVis 2017 robotic instruments, parts.
     Endovis2017,
-    /// AMOS CT/MR volumes (needs NIfTI).
+    /// AMOS 2022 CT/MR volumes (`imagesTr` + `labelsTr`, `imagesVa` + `labelsVa`), one
+    /// sample per axial slice with a labelled organ.
     Amos,
     /// AROI retinal OCT layers and fluids.
     Aroi,
-    /// One NIfTI/NRRD image + label volume pair (needs volume formats).
+    /// One NIfTI/NRRD image + label volume pair, one sample per labelled slice.
     Volume,
 }
 
@@ -114,18 +121,8 @@ impl Layout {
             Layout::Shenzhen => chest::shenzhen(root)?,
             Layout::Endovis2017 => endovis::discover(root)?,
             Layout::Aroi => oct::aroi(root)?,
-            Layout::Amos => {
-                return Err(EvalError::NeedsVolumeFormats {
-                    layout: "amos",
-                    what: "NIfTI CT/MR volumes (imagesTr/*.nii.gz with labelsTr/*.nii.gz)",
-                });
-            }
-            Layout::Volume => {
-                return Err(EvalError::NeedsVolumeFormats {
-                    layout: "volume",
-                    what: "NIfTI/NRRD image and label volumes",
-                });
-            }
+            Layout::Amos => amos::discover(root)?,
+            Layout::Volume => volume::discover(root)?,
         };
         if samples.is_empty() {
             return Err(EvalError::layout(
@@ -172,12 +169,12 @@ impl FromStr for Layout {
     }
 }
 
-/// One labelled image of a dataset.
+/// One labelled image of a dataset: a 2-D image file, or one slice of a volume.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    /// Unique id, `/`-separated (e.g. `training/21`).
+    /// Unique id, `/`-separated (e.g. `training/21`, `amos_0001/z042`).
     pub id: String,
-    /// The scan.
+    /// The scan file (for a volume slice, the volume).
     pub image: PathBuf,
     /// Its annotation, as layers.
     pub layers: Vec<LayerSource>,
@@ -186,6 +183,9 @@ pub struct Sample {
     /// Evaluate only the left half of the image (RIM-ONE r3 stereo pairs: the left view is
     /// the annotated one).
     pub left_half: bool,
+    /// For a volume: the slice evaluated. The layers' files are then label volumes on the
+    /// scan's voxel grid, sliced the same way.
+    pub slice: Option<VolumeSlice>,
 }
 
 impl Sample {
@@ -196,6 +196,15 @@ impl Sample {
             layers,
             spacing: None,
             left_half: false,
+            slice: None,
+        }
+    }
+
+    /// The scan file, and the slice for a volume, for messages.
+    pub fn source(&self) -> String {
+        match &self.slice {
+            None => self.image.display().to_string(),
+            Some(s) => format!("{} ({s})", self.image.display()),
         }
     }
 }
@@ -356,7 +365,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_volumes_say_what_they_need() {
+    fn names_round_trip() {
         for layout in Layout::ALL {
             assert_eq!(layout.as_str().parse::<Layout>().unwrap(), layout);
         }
@@ -365,11 +374,6 @@ mod tests {
             err.contains("--layout") && err.contains("endovis2017"),
             "{err}"
         );
-        let root = test_tree::root("volumes");
-        for layout in [Layout::Amos, Layout::Volume] {
-            let err = layout.discover(&root).unwrap_err().to_string();
-            assert!(err.contains("NIfTI") && err.contains("#6"), "{err}");
-        }
     }
 
     #[test]

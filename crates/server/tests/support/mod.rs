@@ -254,3 +254,67 @@ impl Connection {
         Response::from_parts(parts, bytes)
     }
 }
+
+/// A server-sent event stream read from its own connection.
+pub struct EventStream {
+    body: hyper::body::Incoming,
+    buffer: String,
+    /// The response status.
+    pub status: u16,
+}
+
+impl EventStream {
+    /// `GET path` with `Accept: text/event-stream`, keeping the body open.
+    pub async fn open(addr: SocketAddr, path: &str) -> Self {
+        let stream = TcpStream::connect(addr).await.expect("connects");
+        stream.set_nodelay(true).unwrap();
+        let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("host", addr.to_string())
+            .header("accept", "text/event-stream")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = sender.send_request(request).await.expect("response");
+        let status = response.status().as_u16();
+        Self {
+            body: response.into_body(),
+            buffer: String::new(),
+            status,
+        }
+    }
+
+    /// The next event as (name, JSON data), skipping comments and keep-alives; `None` when
+    /// the stream ends or nothing arrives within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<(String, serde_json::Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                let value = serde_json::from_str(&data).unwrap_or(serde_json::Value::Null);
+                return Some((name, value));
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()??
+                .ok()?;
+            if let Ok(data) = frame.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ use web_sys::{Request, RequestInit};
 
 use crate::js::{body_bytes, describe, error_detail, fetch, get_bytes};
 use crate::protocol::Wire;
+use crate::volume::{SliceInfo, SliceView, VolumeInfo};
 
 /// One downloadable decoder of a model.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,19 +76,70 @@ pub struct Uploaded {
     pub height: u32,
 }
 
-/// `POST` `bytes` to `path` (`/api/v1/images` or `/api/v1/masks`).
-pub async fn upload(path: &str, bytes: &[u8]) -> Result<Uploaded, String> {
+/// `POST` `body` to `path`; the reply's bytes (a non-2xx status is an error with the
+/// server's reason).
+async fn post(path: &str, body: JsValue, json: bool) -> Result<Vec<u8>, String> {
     let init = RequestInit::new();
     init.set_method("POST");
-    let body = js_sys::Uint8Array::from(bytes);
-    init.set_body(&JsValue::from(body));
+    init.set_body(&body);
+    if json {
+        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|e| describe(&e))?;
+        init.set_headers(&headers);
+    }
     let request = Request::new_with_str_and_init(path, &init).map_err(|e| describe(&e))?;
     let response = fetch(&request).await?;
     if !response.ok() {
         return Err(error_detail(&response).await);
     }
-    let bytes = body_bytes(&response).await?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("upload reply: {e}"))
+    body_bytes(&response).await
+}
+
+/// `POST` `bytes` to `path` (`/api/v1/images` or `/api/v1/masks`).
+pub async fn upload(path: &str, bytes: &[u8]) -> Result<Uploaded, String> {
+    let body = JsValue::from(js_sys::Uint8Array::from(bytes));
+    let reply = post(path, body, false).await?;
+    serde_json::from_slice(&reply).map_err(|e| format!("upload reply: {e}"))
+}
+
+/// What `POST /api/v1/images` made of a scan.
+#[derive(Debug, Clone)]
+pub enum Scan {
+    /// A picture (PNG, JPEG, TIFF, PNM), stored as one image.
+    Image(Uploaded),
+    /// A volume (DICOM, NIfTI, NRRD): slices are rendered on request.
+    Volume(Box<VolumeInfo>),
+}
+
+/// Uploads a scan: an image, or a volume and its description.
+pub async fn upload_scan(bytes: &[u8]) -> Result<Scan, String> {
+    let body = JsValue::from(js_sys::Uint8Array::from(bytes));
+    let reply = post("/api/v1/images", body, false).await?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&reply).map_err(|e| format!("upload reply: {e}"))?;
+    if value.get("kind").and_then(|k| k.as_str()) == Some("volume") {
+        let info = serde_json::from_value(value["volume"].clone())
+            .map_err(|e| format!("volume description: {e}"))?;
+        return Ok(Scan::Volume(Box::new(info)));
+    }
+    serde_json::from_value(value)
+        .map(Scan::Image)
+        .map_err(|e| format!("upload reply: {e}"))
+}
+
+/// `GET /api/v1/volumes/{id}`.
+pub async fn volume(id: &str) -> Result<VolumeInfo, String> {
+    let bytes = get_bytes(&format!("/api/v1/volumes/{id}")).await?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("volume description: {e}"))
+}
+
+/// `POST /api/v1/volumes/{id}/slices`: renders `view` and stores it as an image.
+pub async fn slice(view: &SliceView) -> Result<SliceInfo, String> {
+    let path = format!("/api/v1/volumes/{}/slices", view.volume);
+    let reply = post(&path, JsValue::from_str(&view.request_body()), true).await?;
+    serde_json::from_slice(&reply).map_err(|e| format!("slice reply: {e}"))
 }
 
 /// URL of an image's embedding.

@@ -2,7 +2,7 @@
 //! decode scheduling, metrics, links and downloads.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use sam::BinaryMask;
@@ -24,6 +24,8 @@ use crate::record::{RECORD_FORMAT, SessionRecord};
 use crate::ui::api::{self, ModelInfo};
 use crate::ui::dom::{by_id, document, download, set_text, show_error, window};
 use crate::ui::render::{self, Scene, View};
+use crate::ui::slices::{self, SliceMemory};
+use crate::volume::{VolumeState, WindowLevel};
 
 /// The page's state, shared by every event handler.
 pub type Shared = Rc<RefCell<App>>;
@@ -89,6 +91,15 @@ pub enum Drag {
         cx: f64,
         /// Current image position.
         cy: f64,
+    },
+    /// Ctrl+drag on a volume slice: horizontal = window width, vertical = level.
+    Window {
+        /// Screen start.
+        sx: f64,
+        /// Screen start.
+        sy: f64,
+        /// The window when the drag began.
+        start: WindowLevel,
     },
 }
 
@@ -156,6 +167,23 @@ pub struct App {
     pub paper_pending: bool,
     /// The decoder weights came from the Cache API (nothing downloaded).
     pub weights_cached: bool,
+    /// The volume being browsed, when the scan is one (slice, window, per-slice prompts).
+    pub volume: Option<VolumeState<SliceMemory>>,
+    /// A label volume on the scan's grid, the ground truth of every slice.
+    pub label_volume: Option<imaging::Volume>,
+    /// Image ids whose embeddings the worker was asked for, oldest first (it answers in
+    /// order).
+    pub embedding_requests: VecDeque<String>,
+    /// The image whose embedding the worker holds.
+    pub embedding_image: Option<String>,
+    /// A client-side preview of a window change, drawn instead of the slice.
+    pub window_preview: Option<HtmlCanvasElement>,
+    /// The window the preview shows.
+    pub preview_level: Option<WindowLevel>,
+    /// The slice's pixels the preview remaps: (image id, RGBA).
+    pub preview_source: Option<(String, Vec<u8>)>,
+    /// The image id a share link expects its volume view to render to.
+    pub expected_image: Option<String>,
 }
 
 /// Runs `f` on the state.
@@ -227,6 +255,14 @@ pub fn create() -> Result<Shared, String> {
         pending_gt: None,
         paper_pending: false,
         weights_cached: false,
+        volume: None,
+        label_volume: None,
+        embedding_requests: VecDeque::new(),
+        embedding_image: None,
+        window_preview: None,
+        preview_level: None,
+        preview_source: None,
+        expected_image: None,
     })))
 }
 
@@ -275,7 +311,21 @@ pub async fn boot(app: Shared) {
             return;
         }
     };
-    let link = match SharedView::parse(&window().location().hash().unwrap_or_default()) {
+    let hash = window().location().hash().unwrap_or_default();
+    let class_link = match crate::classroom::ClassLink::parse(&hash) {
+        Some(Ok(link)) => Some(link),
+        Some(Err(e)) => {
+            show_error(&e);
+            return;
+        }
+        None => None,
+    };
+    let parsed = if class_link.is_none() {
+        SharedView::parse(&hash)
+    } else {
+        Ok(None)
+    };
+    let link = match parsed {
         Ok(link) => link,
         Err(e) => {
             show_error(&e.to_string());
@@ -314,7 +364,9 @@ pub async fn boot(app: Shared) {
     });
     start_decoder(&app, &model);
     fill_demos().await;
-    if let Some(link) = link {
+    if let Some(class_link) = class_link {
+        crate::ui::classroom::open(app, class_link).await;
+    } else if let Some(link) = link {
         open_link(&app, link).await;
     } else {
         set_text("status", "Upload a scan or pick a demo.");
@@ -344,6 +396,7 @@ pub fn start_decoder(app: &Shared, model: &str) {
         a.model = model.to_string();
         a.decoder_ready = false;
         a.embedding_ready = false;
+        a.embedding_image = None;
         a.shown = None;
         a.backend.clear();
         Some(Request::Init {
@@ -359,7 +412,25 @@ pub fn start_decoder(app: &Shared, model: &str) {
     }
 }
 
-async fn open_link(app: &Shared, link: SharedView) {
+/// Opens a shared view: its image or volume slice, ground truth, label and steps.
+pub async fn open_link(app: &Shared, link: SharedView) {
+    if let Some(view) = link.view.clone() {
+        match api::volume(&view.volume).await {
+            Ok(info) => {
+                fetch_link_gt(app, &link).await;
+                with(app, |a| {
+                    a.label = link.label;
+                    a.link_steps = Some(link.steps.clone());
+                    a.expected_image = Some(link.image.clone());
+                });
+                slices::open_volume(app, info, Some(view));
+                return;
+            }
+            Err(e) => show_error(&format!(
+                "this link's volume is not on this server ({e}); showing its stored slice only"
+            )),
+        }
+    }
     let image = match get_bytes(&api::image_url(&link.image)).await {
         Ok(_) => link.image.clone(),
         Err(e) => {
@@ -369,14 +440,7 @@ async fn open_link(app: &Shared, link: SharedView) {
             return;
         }
     };
-    if let Some(gt) = &link.gt {
-        match get_bytes(&api::mask_url(gt)).await {
-            Ok(bytes) => with(app, |a| a.pending_gt = Some((gt.clone(), bytes))),
-            Err(e) => show_error(&format!(
-                "this link's ground truth is not on this server ({e})"
-            )),
-        }
-    }
+    fetch_link_gt(app, &link).await;
     with(app, |a| {
         a.label = link.label;
         a.link_steps = Some(link.steps.clone());
@@ -386,38 +450,70 @@ async fn open_link(app: &Shared, link: SharedView) {
     }
 }
 
-/// Shows stored image `id` and asks the worker for its embedding.
-pub async fn show_image(app: &Shared, id: &str) -> Result<(), String> {
+/// Fetches a share link's ground truth; it is decoded once the image size is known.
+async fn fetch_link_gt(app: &Shared, link: &SharedView) {
+    if let Some(gt) = &link.gt {
+        match get_bytes(&api::mask_url(gt)).await {
+            Ok(bytes) => with(app, |a| a.pending_gt = Some((gt.clone(), bytes))),
+            Err(e) => show_error(&format!(
+                "this link's ground truth is not on this server ({e})"
+            )),
+        }
+    }
+}
+
+/// Loads stored image `id` as a picture.
+pub async fn load_image(id: &str) -> Result<HtmlImageElement, String> {
     let element = HtmlImageElement::new().map_err(|e| describe(&e))?;
     element.set_src(&api::image_url(id));
     wasm_bindgen_futures::JsFuture::from(element.decode())
         .await
         .map_err(|e| format!("the image did not load: {}", describe(&e)))?;
+    Ok(element)
+}
+
+/// Puts `element` (image `id`) on screen: no embedding yet, no mask, no preview. Prompts
+/// and ground truth are left to the caller.
+pub fn install_image(a: &mut App, id: &str, element: HtmlImageElement) {
     let (width, height) = (
         element.natural_width() as usize,
         element.natural_height() as usize,
     );
+    a.image = Some(LoadedImage {
+        id: id.to_string(),
+        width,
+        height,
+        element,
+    });
+    a.embedding_ready = false;
+    a.shown = None;
+    a.preview = None;
+    a.window_preview = None;
+    a.preview_level = None;
+}
+
+/// The ground truth a share link brought, decoded at the image's size.
+pub fn take_pending_gt(a: &mut App) -> Option<(String, GroundTruth)> {
+    let (width, height) = a.image.as_ref().map(|i| (i.width, i.height))?;
+    a.pending_gt.take().and_then(
+        |(gid, bytes)| match GroundTruth::decode(&bytes, width, height) {
+            Ok(gt) => Some((gid, gt)),
+            Err(e) => {
+                show_error(&e);
+                None
+            }
+        },
+    )
+}
+
+/// Shows stored image `id` (a 2-D scan) and asks the worker for its embedding.
+pub async fn show_image(app: &Shared, id: &str) -> Result<(), String> {
+    let element = load_image(id).await?;
     with(app, |a| {
-        a.image = Some(LoadedImage {
-            id: id.to_string(),
-            width,
-            height,
-            element,
-        });
-        a.embedding_ready = false;
-        a.shown = None;
-        a.preview = None;
+        install_image(a, id, element);
         a.chart.clear();
         a.history = History::starting_at(a.link_steps.take().unwrap_or_default());
-        a.gt = a.pending_gt.take().and_then(|(gid, bytes)| {
-            match GroundTruth::decode(&bytes, width, height) {
-                Ok(gt) => Some((gid, gt)),
-                Err(e) => {
-                    show_error(&e);
-                    None
-                }
-            }
-        });
+        a.gt = take_pending_gt(a);
     });
     fit(app);
     refresh_labels(app);
@@ -426,17 +522,46 @@ pub async fn show_image(app: &Shared, id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Asks the worker for the current image's embedding once the decoder is ready.
+/// Asks the worker for the current image's embedding once the decoder is ready (once per
+/// image: an embedding already held or already asked for is not fetched again).
 pub fn request_embedding(app: &Shared) {
-    let request = with(app, |a| {
-        let image = a.image.as_ref()?;
-        a.decoder_ready.then(|| Request::SetImage {
+    enum Next {
+        Fetch(Request),
+        Held,
+        Nothing,
+    }
+    let next = with(app, |a| {
+        let Some(image) = a.image.as_ref() else {
+            return Next::Nothing;
+        };
+        if !a.decoder_ready {
+            return Next::Nothing;
+        }
+        if a.embedding_requests.is_empty() && a.embedding_image.as_ref() == Some(&image.id) {
+            a.embedding_ready = true;
+            return Next::Held;
+        }
+        if a.embedding_requests.back() == Some(&image.id) {
+            return Next::Nothing;
+        }
+        a.embedding_requests.push_back(image.id.clone());
+        Next::Fetch(Request::SetImage {
             url: api::embedding_url(&image.id, &a.model, a.wire),
         })
     });
-    if let Some(request) = request {
-        set_text("status", "Computing the image embedding on the server…");
-        post(&app.borrow().worker.clone(), &request);
+    match next {
+        Next::Fetch(request) => {
+            set_text("status", "Computing the image embedding on the server…");
+            post(&app.borrow().worker.clone(), &request);
+        }
+        Next::Held => {
+            set_text(
+                "status",
+                "Ready: drag a box around the structure, or click inside it.",
+            );
+            commit(app);
+        }
+        Next::Nothing => {}
     }
 }
 
@@ -469,6 +594,9 @@ fn on_reply(app: &Shared, reply: Reply) {
             with(app, |a| {
                 a.backend = backend.clone();
                 a.decoder_ready = true;
+                // Loading a decoder drops the worker's embedding; earlier requests are answered.
+                a.embedding_image = None;
+                a.embedding_requests.clear();
                 a.weights_cached = cached;
                 a.hover = backend == "webgpu";
             });
@@ -479,12 +607,21 @@ fn on_reply(app: &Shared, reply: Reply) {
             }
         }
         Reply::ImageReady { .. } => {
-            with(app, |a| a.embedding_ready = true);
-            set_text(
-                "status",
-                "Ready: drag a box around the structure, or click inside it.",
-            );
-            commit(app);
+            // The worker answers in order: this is the oldest request's image.
+            let ready = with(app, |a| {
+                a.embedding_image = a.embedding_requests.pop_front();
+                a.embedding_ready = a.embedding_requests.is_empty()
+                    && a.embedding_image.is_some()
+                    && a.embedding_image.as_ref() == a.image.as_ref().map(|i| &i.id);
+                a.embedding_ready
+            });
+            if ready {
+                set_text(
+                    "status",
+                    "Ready: drag a box around the structure, or click inside it.",
+                );
+                commit(app);
+            }
         }
         Reply::Decoded {
             seq,
@@ -515,6 +652,9 @@ fn on_reply(app: &Shared, reply: Reply) {
             message,
         } => {
             show_error(&format!("{context}: {message}"));
+            if context == "set-image" {
+                with(app, |a| a.embedding_requests.pop_front());
+            }
             if context == "decode" {
                 with(app, |a| a.in_flight = false);
                 send_queued(app);
@@ -643,6 +783,7 @@ pub fn update_results(app: &Shared) {
             a.paper_pending = false;
             metrics
         });
+        crate::ui::classroom::after_results(metrics, answered && !a.paper_pending, n);
         (candidates, metrics, a.chart.clone(), paper)
     });
     if let Some(result) = paper {
@@ -790,6 +931,7 @@ pub fn redraw(app: &Shared) {
     };
     let scene = Scene {
         image: a.image.as_ref().map(|i| &i.element),
+        image_preview: a.window_preview.as_ref(),
         overlay: a.shown.as_ref().map(|s| &s.overlay),
         preview: a.preview.as_ref(),
         opacity: a.opacity,
@@ -800,20 +942,23 @@ pub fn redraw(app: &Shared) {
     render::draw(&by_id("view"), &scene);
 }
 
+/// The view on screen: what a share link or a deck case holds.
+pub fn shared_view(a: &App) -> Option<SharedView> {
+    let image = a.image.as_ref()?;
+    Some(SharedView {
+        image: image.id.clone(),
+        model: a.model.clone(),
+        wire: a.wire,
+        gt: a.gt.as_ref().map(|(id, _)| id.clone()),
+        label: a.label,
+        steps: a.history.steps().to_vec(),
+        view: slices::shown_view(a),
+    })
+}
+
 /// The share link's fragment for the current state.
 pub fn fragment(a: &App) -> Option<String> {
-    let image = a.image.as_ref()?;
-    Some(
-        SharedView {
-            image: image.id.clone(),
-            model: a.model.clone(),
-            wire: a.wire,
-            gt: a.gt.as_ref().map(|(id, _)| id.clone()),
-            label: a.label,
-            steps: a.history.steps().to_vec(),
-        }
-        .to_fragment(),
-    )
+    shared_view(a).map(|v| v.to_fragment())
 }
 
 /// The full share link.
@@ -844,6 +989,7 @@ pub fn record(a: &App) -> Option<SessionRecord> {
         area: shown.masks[chosen].area(),
         metrics: overlap(a),
         link: fragment(a).unwrap_or_default(),
+        view: slices::shown_view(a),
     })
 }
 
@@ -889,11 +1035,14 @@ pub fn state_json(a: &App) -> String {
         "backend": a.backend,
         "decoder_ready": a.decoder_ready,
         "embedding_ready": a.embedding_ready,
-        "busy": a.in_flight || a.queued.is_some()
+        "busy": a.in_flight || a.queued.is_some() || !a.embedding_requests.is_empty()
+            || a.volume.as_ref().is_some_and(|v| !v.settled())
             || shown.map(|s| s.steps.as_slice()) != Some(a.history.steps()) && !a.history.steps().is_empty(),
         "model": a.model,
         "wire": a.wire,
         "image": a.image.as_ref().map(|i| i.id.clone()),
+        "embedding_image": a.embedding_image,
+        "volume": slices::state_json(a),
         "gt": a.gt.as_ref().map(|(id, _)| id.clone()),
         "label": a.label,
         "steps": a.history.steps(),

@@ -70,6 +70,14 @@ pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Resolves after `ms` milliseconds (`setTimeout`).
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// The error banner's text (empty when hidden).
 pub fn error_text() -> String {
     let banner = by_id::<HtmlElement>("error");

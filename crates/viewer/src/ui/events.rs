@@ -12,9 +12,10 @@ use web_sys::{
 use crate::ground_truth::GroundTruth;
 use crate::js::{describe, get_bytes};
 use crate::protocol::Request;
-use crate::ui::api;
+use crate::ui::api::{self, Scan};
 use crate::ui::app::{self, Drag, Shared, commit, redraw, with};
 use crate::ui::dom::{by_id, listen, set_text, show_error, window};
+use crate::ui::slices;
 
 /// Screen distance (px) within which a click hits an existing point.
 const HIT_RADIUS_PX: f64 = 8.0;
@@ -50,6 +51,8 @@ pub fn wire(app: &Shared) {
     wire_keys(app);
     wire_space_release(app);
     wire_files(app);
+    slices::wire(app);
+    crate::ui::classroom::wire(app);
     on_click(app, "undo", undo);
     on_click(app, "redo", redo);
     on_click(app, "clear", |app| edit(app, |h| h.clear()));
@@ -168,8 +171,14 @@ fn wire_canvas(app: &Shared) {
         listen::<MouseEvent>(&canvas.clone().into(), "mousedown", move |e| {
             let (sx, sy) = at(&e);
             let pan = e.button() == 1 || app.borrow().space_down;
+            // Ctrl+drag on a volume slice: window width (↔) and level (↕).
+            let window = (e.button() == 0 && (e.ctrl_key() || e.meta_key()))
+                .then(|| slices::drag_start(&app))
+                .flatten();
             let drag = if pan {
                 Drag::Pan { x: sx, y: sy }
+            } else if let Some(start) = window {
+                Drag::Window { sx, sy, start }
             } else if e.button() == 0 {
                 let (ix, iy) = app.borrow().view.to_image(sx, sy);
                 Drag::Prompt {
@@ -225,6 +234,13 @@ fn wire_canvas(app: &Shared) {
                     });
                     redraw(&app);
                 }
+                Some(Drag::Window {
+                    sx: x0,
+                    sy: y0,
+                    start,
+                }) => {
+                    slices::drag_to(&app, start, sx - x0, sy - y0);
+                }
                 None => hover(&app, sx, sy, e.shift_key()),
             }
         });
@@ -235,6 +251,10 @@ fn wire_canvas(app: &Shared) {
             let Some(drag) = with(&app, |a| a.drag.take()) else {
                 return;
             };
+            if let Drag::Window { start, .. } = drag {
+                slices::drag_end(&app, start);
+                return;
+            }
             if let Drag::Prompt {
                 ix,
                 iy,
@@ -256,10 +276,13 @@ fn wire_canvas(app: &Shared) {
     {
         let app = app.clone();
         listen::<MouseEvent>(&canvas.clone().into(), "mouseleave", move |_| {
-            with(&app, |a| {
-                a.drag = None;
+            let drag = with(&app, |a| {
                 a.preview = None;
+                a.drag.take()
             });
+            if let Some(Drag::Window { start, .. }) = drag {
+                slices::drag_end(&app, start);
+            }
             redraw(&app);
         });
     }
@@ -267,6 +290,10 @@ fn wire_canvas(app: &Shared) {
         let app = app.clone();
         listen::<MouseEvent>(&canvas.clone().into(), "contextmenu", move |e| {
             e.prevent_default();
+            if e.ctrl_key() && slices::active(&app) {
+                // macOS reports Ctrl+click as a context menu: it starts a window drag.
+                return;
+            }
             let (ix, iy) = app.borrow().view.to_image(at(&e).0, at(&e).1);
             click(&app, ix, iy, false);
         });
@@ -357,7 +384,7 @@ fn wire_keys(app: &Shared) {
             "y" if ctrl => redo(&app),
             "1" | "2" | "3" => choose(&app, key.parse::<usize>().unwrap_or(1) - 1),
             "c" => edit(&app, |h| h.clear()),
-            "f" => {
+            "f" if crate::ui::classroom::answer_visible() => {
                 let input: HtmlInputElement = by_id("errors");
                 input.set_checked(!input.checked());
                 with(&app, |a| a.show_errors = input.checked());
@@ -376,6 +403,12 @@ fn wire_keys(app: &Shared) {
                 redraw(&app);
             }
             "p" => paper_protocol(&app),
+            "PageUp" | "PageDown" | "ArrowUp" | "ArrowDown" if slices::active(&app) => {
+                let size = if e.shift_key() { 10 } else { 1 };
+                let up = matches!(key.as_str(), "PageUp" | "ArrowUp");
+                slices::step(&app, if up { size } else { -size });
+                e.prevent_default();
+            }
             "?" => {
                 by_id::<web_sys::HtmlDialogElement>("help")
                     .show_modal()
@@ -400,7 +433,16 @@ fn wire_space_release(app: &Shared) {
     });
 }
 
+/// The paper protocol on the chosen object (also run for a class when the instructor
+/// reveals a case).
+pub fn run_paper_protocol(app: &Shared) {
+    paper_protocol(app);
+}
+
 fn paper_protocol(app: &Shared) {
+    if !crate::ui::classroom::answer_visible() {
+        return;
+    }
     let step = with(app, |a| {
         let (_, gt) = a.gt.as_ref()?;
         gt.paper_protocol(a.label?)
@@ -461,8 +503,8 @@ fn wire_files(app: &Shared) {
 async fn open_scan(app: &Shared, bytes: &[u8], mask: Option<Vec<u8>>) {
     show_error("");
     set_text("status", "Uploading the scan…");
-    let uploaded = match api::upload("/api/v1/images", bytes).await {
-        Ok(u) => u,
+    let scan = match api::upload_scan(bytes).await {
+        Ok(scan) => scan,
         Err(e) => {
             show_error(&format!("the scan was not accepted: {e}"));
             return;
@@ -473,18 +515,34 @@ async fn open_scan(app: &Shared, bytes: &[u8], mask: Option<Vec<u8>>) {
         a.label = None;
         a.pending_gt = None;
         a.link_steps = None;
+        a.expected_image = None;
     });
-    if let Err(e) = app::show_image(app, &uploaded.id).await {
-        show_error(&e);
-        return;
-    }
-    if let Some(mask) = mask {
-        open_ground_truth(app, &mask).await;
+    match scan {
+        Scan::Image(uploaded) => {
+            slices::close(app);
+            if let Err(e) = app::show_image(app, &uploaded.id).await {
+                show_error(&e);
+                return;
+            }
+            if let Some(mask) = mask {
+                open_ground_truth(app, &mask).await;
+            }
+        }
+        // Slices arrive asynchronously; a ground truth is loaded on a slice (or as a
+        // label volume) once one is shown.
+        Scan::Volume(info) => slices::open_volume(app, *info, None),
     }
 }
 
 /// Uploads and decodes a ground truth for the current scan.
 async fn open_ground_truth(app: &Shared, bytes: &[u8]) {
+    let is_volume_file = imaging::detect(bytes).is_ok_and(|f| f.is_volume());
+    if is_volume_file && slices::active(app) {
+        show_error("");
+        set_text("status", "Reading the label volume…");
+        slices::open_label_volume(app, bytes).await;
+        return;
+    }
     let Some((width, height)) = app.borrow().image.as_ref().map(|i| (i.width, i.height)) else {
         show_error("open the scan before its ground truth");
         return;
@@ -506,6 +564,8 @@ async fn open_ground_truth(app: &Shared, bytes: &[u8]) {
     with(app, |a| {
         a.label = gt.label_for(a.history.steps());
         a.gt = Some((uploaded.id, gt));
+        // A picture ground truth belongs to the slice on screen, not to the volume.
+        a.label_volume = None;
     });
     app::refresh_labels(app);
     app::update_results(app);

@@ -2,9 +2,11 @@
 
 pub mod api;
 pub mod app;
+pub mod classroom;
 pub mod dom;
 mod events;
 pub mod render;
+pub mod slices;
 
 use wasm_bindgen_futures::spawn_local;
 

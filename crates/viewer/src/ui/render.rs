@@ -100,10 +100,49 @@ pub fn overlay(mask: &BinaryMask, errors: Option<(&GroundTruth, u16)>) -> HtmlCa
     canvas
 }
 
+/// The RGBA pixels of a loaded image (same origin, so readable).
+pub fn pixels(image: &HtmlImageElement) -> Option<Vec<u8>> {
+    let (w, h) = (image.natural_width(), image.natural_height());
+    let canvas: HtmlCanvasElement = document().create_element("canvas").ok()?.unchecked_into();
+    canvas.set_width(w);
+    canvas.set_height(h);
+    let ctx = context(&canvas);
+    ctx.draw_image_with_html_image_element(image, 0.0, 0.0)
+        .ok()?;
+    let data = ctx
+        .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
+        .ok()?;
+    Some(data.data().0)
+}
+
+/// A `width × height` canvas showing `rgba` with `lut` applied to the colour channels
+/// (the instant preview of a window change).
+pub fn remapped(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    lut: &[u8; 256],
+) -> Option<HtmlCanvasElement> {
+    let mut out = rgba.to_vec();
+    for px in out.chunks_exact_mut(4) {
+        for c in &mut px[..3] {
+            *c = lut[*c as usize];
+        }
+    }
+    let canvas: HtmlCanvasElement = document().create_element("canvas").ok()?.unchecked_into();
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&out), width, height).ok()?;
+    context(&canvas).put_image_data(&data, 0.0, 0.0).ok()?;
+    Some(canvas)
+}
+
 /// Everything the main canvas shows.
 pub struct Scene<'a> {
     /// The scan.
     pub image: Option<&'a HtmlImageElement>,
+    /// Drawn instead of the scan: a client-side preview of a window change.
+    pub image_preview: Option<&'a HtmlCanvasElement>,
     /// The mask overlay (see [`overlay`]).
     pub overlay: Option<&'a HtmlCanvasElement>,
     /// A hover preview overlay.
@@ -136,7 +175,12 @@ pub fn draw(canvas: &HtmlCanvasElement, scene: &Scene<'_>) {
     ctx.set_image_smoothing_enabled(v.scale < 1.0);
     ctx.set_transform(v.scale, 0.0, 0.0, v.scale, v.ox, v.oy)
         .ok();
-    ctx.draw_image_with_html_image_element(image, 0.0, 0.0).ok();
+    match scene.image_preview {
+        Some(preview) => ctx
+            .draw_image_with_html_canvas_element(preview, 0.0, 0.0)
+            .ok(),
+        None => ctx.draw_image_with_html_image_element(image, 0.0, 0.0).ok(),
+    };
     for (layer, alpha) in [
         (scene.overlay, scene.opacity),
         (scene.preview, scene.opacity * 0.6),
