@@ -26,8 +26,7 @@ const FIXTURES: [(&str, &[u8]); 2] = [
 fn header_path() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("samscope-fuzz-metaimage-{}", std::process::id()));
+        let dir = std::env::temp_dir().join("samscope-fuzz-metaimage");
         std::fs::create_dir_all(&dir).expect("scratch folder");
         let data: Vec<u8> = (0..4096u32).map(|v| (v * 37 % 251) as u8).collect();
         std::fs::write(dir.join("data.raw"), data).expect("data file");

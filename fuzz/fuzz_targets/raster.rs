@@ -7,6 +7,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(image) = imaging::decode_image(data, &common::limits()) {
-        assert_eq!(image.rgb.len(), image.width as usize * image.height as usize * 3);
+        assert_eq!(
+            image.rgb.len(),
+            image.width as usize * image.height as usize * 3
+        );
     }
 });

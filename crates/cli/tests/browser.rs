@@ -762,6 +762,32 @@ fn a_class_follows_its_instructor_and_the_instructor_sees_the_class() {
         "document.getElementById('deck-status').textContent.startsWith('Added')",
         Duration::from_secs(30),
     );
+    // Export and import through the deck panel: the file comes back as a second deck.
+    let deck_id = browser
+        .eval(&teacher, "document.getElementById('deck').value")
+        .as_str()
+        .unwrap()
+        .to_string();
+    let exported = browser.eval(
+        &teacher,
+        &format!("fetch('/api/v1/decks/{deck_id}/export').then(r => r.text())"),
+    );
+    let work = TempDir(std::env::temp_dir().join(format!("samscope-class-{}", std::process::id())));
+    std::fs::create_dir_all(&work.0).unwrap();
+    let deck_file = work.0.join("deck.samdeck.json");
+    std::fs::write(&deck_file, exported.as_str().unwrap()).unwrap();
+    browser.set_file(&teacher, "#deck-import", &deck_file);
+    browser.wait_for(
+        &teacher,
+        "document.getElementById('deck-status').textContent.startsWith('Imported')",
+        Duration::from_secs(30),
+    );
+    let decks = browser.eval(&teacher, "document.getElementById('deck').options.length");
+    assert_eq!(decks, json!(3), "New deck…, the deck and its import");
+    browser.eval(
+        &teacher,
+        &format!("document.getElementById('deck').value = '{deck_id}'; true"),
+    );
     browser.eval(
         &teacher,
         "document.getElementById('session-start').click(); true",

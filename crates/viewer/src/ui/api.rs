@@ -109,7 +109,7 @@ pub async fn upload(path: &str, bytes: &[u8]) -> Result<Uploaded, String> {
 pub enum Scan {
     /// A picture (PNG, JPEG, TIFF, PNM), stored as one image.
     Image(Uploaded),
-    /// A volume (DICOM, NIfTI, NRRD): slices are rendered on request.
+    /// A volume (DICOM, NIfTI, NRRD, MetaImage): slices are rendered on request.
     Volume(Box<VolumeInfo>),
 }
 

@@ -90,6 +90,12 @@ pub fn wire(app: &Shared) {
     on("deck-add", |app| spawn(add_to_deck(app)));
     on("session-start", |app| spawn(start_session(app)));
     on("reveal", |_| spawn(reveal()));
+    on("deck-export", |_| export_deck());
+    listen::<web_sys::Event>(
+        &by_id::<web_sys::EventTarget>("deck-import"),
+        "change",
+        |_| spawn(import_deck()),
+    );
     expose_hook();
     spawn(fill_decks(None));
 }
@@ -151,6 +157,41 @@ async fn fill_decks(select: Option<String>) {
             element.add_with_html_option_element(&option).ok();
         }
     }
+}
+
+/// "Export": downloads the chosen deck as one file (cases, images, masks, volumes).
+fn export_deck() {
+    let deck: String = by_id::<HtmlSelectElement>("deck").value();
+    if deck.is_empty() {
+        show_error("export: choose a deck");
+        return;
+    }
+    let Ok(anchor) = document().create_element("a") else {
+        return;
+    };
+    let anchor: web_sys::HtmlAnchorElement = anchor.unchecked_into();
+    anchor.set_href(&format!("/api/v1/decks/{deck}/export"));
+    anchor.set_download(&format!("deck-{deck}.samdeck.json"));
+    anchor.click();
+}
+
+/// "Import": a deck file becomes a new deck on this server.
+async fn import_deck() {
+    let Some(bytes) = crate::ui::events::file_bytes("deck-import").await else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    match call("POST", "/api/v1/decks/import", Some(text)).await {
+        Ok(reply) => match serde_json::from_slice::<Created>(&reply) {
+            Ok(created) => {
+                set_text("deck-status", "Imported the deck.");
+                fill_decks(Some(created.id)).await;
+            }
+            Err(e) => show_error(&format!("import: {e}")),
+        },
+        Err(e) => show_error(&format!("import: {e}")),
+    }
+    by_id::<HtmlInputElement>("deck-import").set_value("");
 }
 
 /// The view on screen as a case (image, slice, ground truth, prompts, notes).

@@ -467,7 +467,8 @@ fn copy_link(app: &Shared) {
     set_text("status", "Link copied.");
 }
 
-async fn file_bytes(input_id: &str) -> Option<Vec<u8>> {
+/// The bytes of the file chosen in `<input type=file id=input_id>`, if any.
+pub async fn file_bytes(input_id: &str) -> Option<Vec<u8>> {
     let input: HtmlInputElement = by_id(input_id);
     let file = input.files()?.get(0)?;
     let buffer = JsFuture::from(file.array_buffer()).await.ok()?;

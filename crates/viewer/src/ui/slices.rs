@@ -514,7 +514,7 @@ fn manual_window(app: &Shared) {
     change(app, |v| v.set_window(window));
 }
 
-/// Loads a label volume (NIfTI, NRRD, DICOM) as the ground truth of every slice: it must
+/// Loads a label volume (NIfTI, NRRD, MetaImage, DICOM) as the ground truth of every slice: it must
 /// lie on the scan's grid; each slice's labels are cut the same way as the scan's slice
 /// and stored on the server as that slice's mask (so share links carry it).
 pub async fn open_label_volume(app: &Shared, bytes: &[u8]) {
