@@ -49,11 +49,15 @@ fn chromium() -> String {
 impl Browser {
     /// Starts headless Chromium; `webgpu` adds `--enable-unsafe-webgpu` (SwiftShader here).
     pub fn launch(webgpu: bool) -> Self {
+        // One profile per launch: tests of one binary run in parallel, and a second
+        // Chromium on the same profile hands over to the first and exits.
+        static LAUNCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let profile = std::env::temp_dir().join(format!(
             "samscope-chromium-{}-{}",
             std::process::id(),
-            Instant::now().elapsed().as_nanos()
+            LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
+        let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).unwrap();
         let mut args: Vec<String> = [
             "--headless",
