@@ -562,7 +562,14 @@ async fn follow(app: &Shared) {
     set_answer_controls(show_answer);
     render_results();
     if newly && case.gt.is_some() {
-        crate::ui::events::run_paper_protocol(app);
+        if with(app, |a| a.label.is_some()) {
+            crate::ui::events::run_paper_protocol(app);
+        } else {
+            set_text(
+                "paper-result",
+                "Answer revealed: pick the object under Ground truth, then Paper protocol (P).",
+            );
+        }
     }
 }
 
@@ -609,18 +616,25 @@ async fn open_case(app: &Shared, case: &Case) {
     crate::ui::app::open_link(app, link).await;
 }
 
-/// Called after every results update: a student posts their latest score on the case.
+/// Called after every results update (`clicks`: the steps on screen, the case's preset
+/// prompts included): a student posts their latest score on the case.
 pub fn after_results(metrics: Option<Overlap>, answered: bool, clicks: usize) {
     if !answered {
         return;
     }
     let post = session(|s| {
+        // The case's preset prompts are not the student's.
+        let preset = s
+            .room
+            .cases
+            .get(s.state.current)
+            .map_or(0, |c| c.steps.len());
         let post = result_to_post(
             s.role,
             &s.student,
             &s.state,
             metrics.map(|m| (m.dice, m.iou)),
-            clicks,
+            clicks.saturating_sub(preset),
         )?;
         if s.shown != Some(post.case) || s.posted.as_ref() == Some(&post) {
             return None;
