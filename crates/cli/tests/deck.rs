@@ -3,36 +3,10 @@
 //! import into another data directory with identical content, sessions, and the errors
 //! bad input gets.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn samscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samscope"))
-        .args(args)
-        .output()
-        .expect("samscope runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = samscope(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let out = samscope(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(
-        stderr.contains(needle),
-        "{args:?}: `{needle}` not in {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
+use support::cli::{fails_with, ok, s};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir()
@@ -40,10 +14,6 @@ fn scratch(name: &str) -> PathBuf {
         .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Two 64×48 scans with a disk (label 1) and a square (label 2), `classes.json` naming
@@ -187,7 +157,7 @@ fn decks_from_a_dataset_export_import_and_sessions() {
             "--data-dir",
             s(&home),
         ],
-        "--layout",
+        &["--layout"],
     );
     fails_with(
         &[
@@ -200,11 +170,11 @@ fn decks_from_a_dataset_export_import_and_sessions() {
             "--data-dir",
             s(&home),
         ],
-        "--data",
+        &["--data"],
     );
     fails_with(
         &["deck", "session", &"0".repeat(32), "--data-dir", s(&home)],
-        "no deck with id",
+        &["no deck with id"],
     );
     fails_with(
         &[
@@ -216,7 +186,7 @@ fn decks_from_a_dataset_export_import_and_sessions() {
             "--data-dir",
             s(&home),
         ],
-        "hours",
+        &["hours"],
     );
     std::fs::write(home.join("bad.json"), b"{\"format\": \"zip\"}").unwrap();
     fails_with(
@@ -227,7 +197,7 @@ fn decks_from_a_dataset_export_import_and_sessions() {
             "--data-dir",
             s(&home),
         ],
-        "bad.json",
+        &["bad.json"],
     );
     for dir in [root, home, other] {
         let _ = std::fs::remove_dir_all(dir);

@@ -4,8 +4,10 @@
 //! (`mni152_tissue.nii`). Three axial slices spread through the brain (`--shard 0/40
 //! --limit 3`), then `--resume`, then a label volume on another grid.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use std::path::PathBuf;
+use support::cli::{ok, s, samscope};
 
 /// `$SAMSCOPE_TESTDATA/<name>` (default `$SAMSCOPE_HOME/testdata`), which must exist.
 fn testdata(name: &str) -> PathBuf {
@@ -24,23 +26,6 @@ fn testdata(name: &str) -> PathBuf {
     path
 }
 
-fn samscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samscope"))
-        .args(args)
-        .output()
-        .expect("samscope runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = samscope(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir()
         .join(format!("samscope-cli-eval-volume-{}", std::process::id()))
@@ -48,10 +33,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// `DIR/image.nii.gz` and `DIR/<label>` linked to the test data, with class names.

@@ -3,39 +3,10 @@
 //! plumbing, not the learning — `crates/finetune/tests/train_vessels.rs` checks that), and
 //! the errors bad input gets.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn samscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samscope"))
-        .args(args)
-        .output()
-        .expect("samscope runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = samscope(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs a command that must fail with exit code 2 and a message containing every needle.
-fn fails_with(args: &[&str], needles: &[&str]) {
-    let out = samscope(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
-    for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "{args:?}: `{needle}` not in: {stderr}"
-        );
-    }
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
-}
+use std::path::PathBuf;
+use support::cli::{fails_with, ok, s};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir()
@@ -43,10 +14,6 @@ fn scratch(name: &str) -> PathBuf {
         .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

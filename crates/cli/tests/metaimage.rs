@@ -1,8 +1,11 @@
 //! `samscope segment` / `embed` on MetaImage scans: a single-file `.mha` and a detached
 //! `.mhd` header read from its path (the SimpleITK fixtures of `crates/imaging`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use support::cli::samscope;
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -10,13 +13,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn samscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samscope"))
-        .args(args)
-        .output()
-        .expect("samscope runs")
 }
 
 fn summary(out: &Output) -> serde_json::Value {

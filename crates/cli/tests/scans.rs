@@ -1,7 +1,10 @@
 //! `samscope segment` / `embed` on DICOM, NIfTI and NRRD scans (`scripts/fetch-testdata.sh`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use support::cli::{fails_with, samscope};
 
 fn testdata(name: &str) -> String {
     let dir = std::env::var_os("SAMSCOPE_TESTDATA")
@@ -21,26 +24,6 @@ fn testdata(name: &str) -> String {
         path.display()
     );
     path.display().to_string()
-}
-
-fn samscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samscope"))
-        .args(args)
-        .output()
-        .expect("samscope runs")
-}
-
-fn fails_with(args: &[&str], needles: &[&str]) {
-    let out = samscope(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
-    for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "{args:?}: `{needle}` not in: {stderr}"
-        );
-    }
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
 }
 
 fn summary(out: &Output) -> serde_json::Value {

@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod cli;
 pub mod serve;

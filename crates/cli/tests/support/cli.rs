@@ -1,0 +1,42 @@
+//! Running the `samscope` binary of this build from the CLI tests.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `samscope ARGS` and collects its output.
+pub fn samscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samscope"))
+        .args(args)
+        .output()
+        .expect("samscope runs")
+}
+
+/// Runs a command that must succeed; returns its standard output.
+pub fn ok(args: &[&str]) -> String {
+    let out = samscope(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail with exit code 2 and a message containing every needle.
+pub fn fails_with(args: &[&str], needles: &[&str]) {
+    let out = samscope(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: `{needle}` not in: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+}
+
+/// A path as an argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
