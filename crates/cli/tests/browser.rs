@@ -29,6 +29,7 @@ use sam::npy;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::cdp::{Browser, Page, TempDir};
+use support::cli::testdata;
 use support::serve::{Server, root};
 
 fn fixtures() -> PathBuf {
@@ -393,27 +394,6 @@ fn browser_cpu_decoder_matches_pytorch() {
 #[test]
 fn browser_webgpu_decoder_matches_pytorch() {
     golden_in_browser(true, &["box"]);
-}
-
-/// A test scan: `$SAMSCOPE_TESTDATA`, else `$SAMSCOPE_HOME/testdata`.
-fn testdata(name: &str) -> PathBuf {
-    let dir = std::env::var_os("SAMSCOPE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("SAMSCOPE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope")
-                })
-                .join("testdata")
-        });
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing; run scripts/fetch-testdata.sh",
-        path.display()
-    );
-    path
 }
 
 /// Presses and releases a key (`key` as `KeyboardEvent.key`, Windows virtual key code `vk`).

@@ -7,24 +7,7 @@
 mod support;
 
 use std::path::PathBuf;
-use support::cli::{ok, s, samscope};
-
-/// `$SAMSCOPE_TESTDATA/<name>` (default `$SAMSCOPE_HOME/testdata`), which must exist.
-fn testdata(name: &str) -> PathBuf {
-    let home = std::env::var_os("SAMSCOPE_HOME").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/samscope"),
-        PathBuf::from,
-    );
-    let dir =
-        std::env::var_os("SAMSCOPE_TESTDATA").map_or_else(|| home.join("testdata"), PathBuf::from);
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing; run scripts/fetch-testdata.sh",
-        path.display()
-    );
-    path
-}
+use support::cli::{ok, s, samscope, testdata};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir()

@@ -2,28 +2,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use support::cli::{fails_with, samscope};
 
 fn testdata(name: &str) -> String {
-    let dir = std::env::var_os("SAMSCOPE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("SAMSCOPE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope")
-                })
-                .join("testdata")
-        });
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing; run scripts/fetch-testdata.sh",
-        path.display()
-    );
-    path.display().to_string()
+    support::cli::testdata(name).display().to_string()
 }
 
 fn summary(out: &Output) -> serde_json::Value {

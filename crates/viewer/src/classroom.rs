@@ -220,11 +220,7 @@ pub fn notes_html(markdown: &str) -> String {
             id,
         }) => Event::Start(pulldown_cmark::Tag::Link {
             link_type,
-            dest_url: if safe_url(&dest_url) {
-                dest_url
-            } else {
-                "#".into()
-            },
+            dest_url: safe_url(dest_url),
             title,
             id,
         }),
@@ -235,11 +231,7 @@ pub fn notes_html(markdown: &str) -> String {
             id,
         }) => Event::Start(pulldown_cmark::Tag::Image {
             link_type,
-            dest_url: if safe_url(&dest_url) {
-                dest_url
-            } else {
-                "#".into()
-            },
+            dest_url: safe_url(dest_url),
             title,
             id,
         }),
@@ -250,12 +242,14 @@ pub fn notes_html(markdown: &str) -> String {
     out
 }
 
-fn safe_url(url: &str) -> bool {
+/// `url` when it is http(s) or relative, else `#` (no `javascript:` or `data:` targets).
+fn safe_url(url: pulldown_cmark::CowStr<'_>) -> pulldown_cmark::CowStr<'_> {
     let lower = url.trim().to_ascii_lowercase();
-    match lower.split_once(':') {
+    let allowed = match lower.split_once(':') {
         Some((scheme, _)) if !scheme.contains('/') => scheme == "http" || scheme == "https",
         _ => true,
-    }
+    };
+    if allowed { url } else { "#".into() }
 }
 
 /// One line per bin, for the instructor's view: `0.9–1.0 ████ 4`.

@@ -40,3 +40,22 @@ pub fn fails_with(args: &[&str], needles: &[&str]) {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `$SAMSCOPE_TESTDATA/<name>` (default `$SAMSCOPE_HOME/testdata`, else
+/// `~/.cache/samscope/testdata`), which must exist (`scripts/fetch-testdata.sh`).
+pub fn testdata(name: &str) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let home = std::env::var_os("SAMSCOPE_HOME").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/samscope"),
+        PathBuf::from,
+    );
+    let dir =
+        std::env::var_os("SAMSCOPE_TESTDATA").map_or_else(|| home.join("testdata"), PathBuf::from);
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing; run scripts/fetch-testdata.sh",
+        path.display()
+    );
+    path
+}
