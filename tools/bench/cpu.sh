@@ -19,6 +19,8 @@ echo "pytorch:  $torch"
 python3 - "$rust" "$torch" <<'PY'
 import json, sys
 r, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-for k in ("encoder_ms", "decoder_ms"):
-    print(f"{k}: samscope {r[k]:.1f} ms, pytorch {t[k]:.1f} ms, ratio {r[k] / t[k]:.2f}x")
+for k, base in (("encoder_ms", "encoder_ms"), ("decoder_ms", "decoder_ms"),
+                ("decoder_prepared_ms", "decoder_ms")):
+    print(f"{k}: samscope {r[k]:.1f} ms, pytorch {t[base]:.1f} ms, ratio {r[k] / t[base]:.2f}x")
+print(f"prepare_ms (once per image): samscope {r['prepare_ms']:.1f} ms")
 PY

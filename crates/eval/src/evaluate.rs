@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use sam::{BinaryMask, Embedding, Prediction, PromptInput, SamPredictor};
+use sam::{BinaryMask, ChosenMask, Embedding, PreparedEmbedding, PromptInput, SamPredictor};
 
 use crate::error::EvalError;
 use crate::ground_truth::GroundTruth;
@@ -56,6 +56,13 @@ pub fn evaluate_image(
     options: &EvalOptions,
 ) -> Result<ImageScores, EvalError> {
     let found = extract(truth, options.instances);
+    let embedding = predictor
+        .prepare(embedding)
+        .map_err(|source| EvalError::Model {
+            context: id.to_string(),
+            source,
+        })?;
+    let embedding = &embedding;
     let mut results = Vec::new();
     for &protocol in &options.protocols {
         for instance in &found.instances {
@@ -78,31 +85,37 @@ pub fn evaluate_image(
     })
 }
 
-/// One decoder call, timed.
+/// One decoder call, timed, reduced to the candidate SAM keeps (the only one scored; a
+/// single-mask decode has just one).
 fn decode(
     predictor: &SamPredictor,
-    embedding: &Embedding,
+    embedding: &PreparedEmbedding,
     input: &PromptInput,
     context: &dyn Fn() -> String,
-) -> Result<(Prediction, f64), EvalError> {
+) -> Result<(ChosenMask, f64), EvalError> {
     let start = Instant::now();
     let promptless = input.points.is_empty() && input.bbox.is_none() && input.mask_input.is_none();
-    let prediction = if promptless {
-        crate::promptless::predict(predictor, embedding)
+    let chosen = if promptless {
+        crate::promptless::predict(predictor, embedding.embedding()).map(|p| ChosenMask {
+            index: 0,
+            mask: p.masks.into_iter().next().expect("one promptless mask"),
+            iou_predictions: p.iou_predictions,
+            low_res_logits: p.low_res_logits,
+        })
     } else {
-        predictor.predict(embedding, input)
+        predictor.predict_prepared_chosen(embedding, input)
     };
-    let prediction = prediction.map_err(|source| EvalError::Model {
+    let chosen = chosen.map_err(|source| EvalError::Model {
         context: context(),
         source,
     })?;
-    Ok((prediction, start.elapsed().as_secs_f64()))
+    Ok((chosen, start.elapsed().as_secs_f64()))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn score_instance(
     predictor: &SamPredictor,
-    embedding: &Embedding,
+    embedding: &PreparedEmbedding,
     id: &str,
     instance: &Instance,
     gt: &BinaryMask,
@@ -124,34 +137,33 @@ fn score_instance(
     let mut input = prompt.to_input();
     let (mut prediction, mut seconds) = decode(predictor, embedding, &input, &context)?;
     let mut decodes = 1;
-    let mut chosen = if input.multimask {
-        prediction.best()
-    } else {
-        0
-    };
     let mut clicks = Vec::new();
     if protocol == Protocol::Iterative {
-        clicks.push(iou(gt, &prediction.masks[chosen]).unwrap_or(0.0));
+        clicks.push(iou(gt, &prediction.mask).unwrap_or(0.0));
         while clicks.len() < options.prompt.clicks {
-            let Some((point, label)) = corrective_click(gt, &prediction.masks[chosen]) else {
+            let Some((point, label)) = corrective_click(gt, &prediction.mask) else {
                 flags.push(flags::PERFECT_EARLY.to_string());
                 break;
             };
             input.points.push(point);
             input.labels.push(label);
-            input.mask_input = Some(prediction.low_res_logits.clone().narrow(1, chosen, 1));
+            input.mask_input = Some(prediction.low_res_logits.clone().narrow(
+                1,
+                prediction.index,
+                1,
+            ));
             input.multimask = false;
             let (next, s) = decode(predictor, embedding, &input, &context)?;
-            (prediction, chosen) = (next, 0);
+            prediction = next;
             seconds += s;
             decodes += 1;
-            clicks.push(iou(gt, &prediction.masks[chosen]).unwrap_or(0.0));
+            clicks.push(iou(gt, &prediction.mask).unwrap_or(0.0));
         }
         // An exact mask stays exact: later clicks would change nothing.
         let last = clicks.last().copied().unwrap_or(0.0);
         clicks.resize(options.prompt.clicks.max(clicks.len()), last);
     }
-    let mask = &prediction.masks[chosen];
+    let (mask, chosen) = (&prediction.mask, prediction.index);
     let scores =
         score(gt, mask, spacing, options.nsd_tolerance_mm).expect("instances always have pixels");
     if mask.area() == 0 {

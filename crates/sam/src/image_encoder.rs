@@ -6,9 +6,14 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 
-use crate::common::{MlpActivation, MlpBlock, window_partition, window_unpartition};
+use crate::activation::softmax;
+use crate::common::{
+    MlpActivation, MlpBlock, layer_norm_module_over, window_partition, window_unpartition,
+};
+
+/// Epsilon of the ViT blocks' layer norms (the official `partial(nn.LayerNorm, eps=1e-6)`).
+const LAYER_NORM_EPS: f64 = 1e-6;
 use crate::tiny_vit::Neck;
 
 /// Sizes of a ViT encoder. ViT-B/L/H differ only by these values.
@@ -84,7 +89,9 @@ impl VitConfig {
                 let rel =
                     |device| Param::from_tensor(Tensor::zeros([2 * span - 1, head_dim], device));
                 VitBlock {
-                    norm1: LayerNormConfig::new(d).with_epsilon(1e-6).init(device),
+                    norm1: LayerNormConfig::new(d)
+                        .with_epsilon(LAYER_NORM_EPS)
+                        .init(device),
                     attn: VitAttention {
                         qkv: LinearConfig::new(d, 3 * d).init(device),
                         proj: LinearConfig::new(d, d).init(device),
@@ -92,7 +99,9 @@ impl VitConfig {
                         rel_pos_w: rel(device),
                         num_heads: self.num_heads,
                     },
-                    norm2: LayerNormConfig::new(d).with_epsilon(1e-6).init(device),
+                    norm2: LayerNormConfig::new(d)
+                        .with_epsilon(LAYER_NORM_EPS)
+                        .init(device),
                     mlp: MlpBlock::new(d, d * self.mlp_ratio, MlpActivation::Gelu, device),
                     window_size: window,
                 }
@@ -167,7 +176,7 @@ impl VitBlock {
     /// `x`: tokens `B×H×W×D` → same shape.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, h, w, _] = x.dims();
-        let normed = self.norm1.forward(x.clone());
+        let normed = layer_norm_module_over(&self.norm1, x.clone(), 3, LAYER_NORM_EPS);
         let attended = if self.window_size > 0 {
             let (windows, padded) = window_partition(normed, self.window_size);
             let windows = self.attn.forward(windows);
@@ -176,7 +185,10 @@ impl VitBlock {
             self.attn.forward(normed)
         };
         let x = x + attended;
-        x.clone() + self.mlp.forward(self.norm2.forward(x))
+        x.clone()
+            + self
+                .mlp
+                .forward(layer_norm_module_over(&self.norm2, x, 3, LAYER_NORM_EPS))
     }
 }
 

@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod build_sam;
 #[cfg(feature = "pytorch")]
 pub mod checkpoint;
@@ -33,7 +34,9 @@ pub mod transforms;
 
 pub use build_sam::{ModelConfig, ModelId, Preprocessing};
 pub use error::SamError;
-pub use predictor::{BinaryMask, Embedding, Prediction, PromptInput, SamPredictor};
+pub use predictor::{
+    BinaryMask, ChosenMask, Embedding, Prediction, PreparedEmbedding, PromptInput, SamPredictor,
+};
 pub use prompt_encoder::Prompts;
-pub use sam::{ImageEncoder, Sam, SamDecoder};
+pub use sam::{ImageEncoder, PreparedImage, Sam, SamDecoder};
 pub use transforms::RgbImage;

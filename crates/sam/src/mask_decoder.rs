@@ -1,14 +1,14 @@
 //! Mask decoder (the official `modeling/mask_decoder.py`): predicts masks and their
 //! quality from an image embedding and prompt embeddings.
 
+use crate::activation::gelu;
 use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
 
-use crate::common::{LayerNorm2d, Mlp};
-use crate::transformer::{TwoWayTransformer, TwoWayTransformerConfig};
+use crate::common::{LayerNorm2d, Mlp, layer_norm_over};
+use crate::transformer::{FirstBlockProjections, TwoWayTransformer, TwoWayTransformerConfig};
 
 /// Sizes of the mask decoder.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,10 +80,56 @@ pub struct OutputUpscaling {
 }
 
 impl OutputUpscaling {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = gelu(self.norm.forward(self.conv_t1.forward(x)));
-        gelu(self.conv_t2.forward(x))
+    /// `x`: `B×C×N` channel-major image tokens of an `H×W` grid (`N = H·W`) → the upscaled
+    /// features as `B×16×C'×N`: entry `[b, g, c, i·W + j]` is channel `c` of output pixel
+    /// `(4i + 2·ky + ky2, 4j + 2·kx + kx2)` with `g = 8·ky + 4·kx + 2·ky2 + kx2` (see
+    /// [`interleave_subpixels`]). Each transposed convolution (2×2, stride 2: the kernel
+    /// taps never overlap) is one matrix product per kernel tap, so no `4H×4W` feature map
+    /// is ever rearranged; only the final masks are.
+    fn forward(&self, x: Tensor<3>) -> Tensor<4> {
+        let x = conv_transpose_2x2(&self.conv_t1, x.unsqueeze_dim(1));
+        let x = gelu(layer_norm_over(
+            x,
+            2,
+            self.norm.weight.val(),
+            Some(self.norm.bias.val()),
+            self.norm.eps,
+        ));
+        gelu(conv_transpose_2x2(&self.conv_t2, x))
     }
+}
+
+/// A 2×2, stride-2 transposed convolution without padding applied to `x`: `B×G×Cin×N` →
+/// `B×4G×Cout×N`; output group `4g + 2·ky + kx` holds kernel tap `(ky, kx)` of input group `g`
+/// (the output pixel `(2i + ky, 2j + kx)` of input pixel `(i, j)`).
+fn conv_transpose_2x2(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    debug_assert_eq!(conv.kernel_size, [2, 2]);
+    debug_assert_eq!(conv.stride, [2, 2]);
+    debug_assert_eq!((conv.padding, conv.groups), ([0, 0], 1));
+    let [cin, cout, _, _] = conv.weight.dims();
+    let [b, g, _, n] = x.dims();
+    let taps = conv
+        .weight
+        .val()
+        .permute([2, 3, 1, 0])
+        .reshape([1, 1, 4 * cout, cin]);
+    let y = taps.matmul(x).reshape([b, g * 4, cout, n]);
+    match &conv.bias {
+        Some(bias) => y + bias.val().reshape([1, 1, cout, 1]),
+        None => y,
+    }
+}
+
+/// Masks computed per sub-pixel group (`B×16×M×N` over an `H×W` grid, groups as in
+/// [`OutputUpscaling::forward`]) → `B×M×4H×4W` in raster order.
+fn interleave_subpixels(masks: Tensor<4>, grid: [usize; 2]) -> Tensor<4> {
+    let [b, _, m, _] = masks.dims();
+    let [h, w] = grid;
+    // (b, ky, kx, ky2, kx2, m, i, j) → (b, m, i, ky, ky2, j, kx, kx2)
+    masks
+        .reshape([b, 2, 2, 2, 2, m, h, w])
+        .permute([0, 5, 6, 1, 3, 7, 2, 4])
+        .reshape([b, m, 4 * h, 4 * w])
 }
 
 /// Output of one decoder call.
@@ -119,7 +165,9 @@ impl MaskDecoder {
     /// - `image_pe`: `1×256×64×64` (the prompt encoder's dense PE)
     /// - `sparse`: `1×N×256`; `dense`: `1×256×64×64`
     ///
-    /// `multimask_output` keeps masks 1..=3, else mask 0.
+    /// `multimask_output` keeps masks 1..=3, else mask 0. `first_block`: the transformer's
+    /// first-block projections of `image_embeddings + dense` when the caller kept them
+    /// ([`TwoWayTransformer::project_first_block`]).
     pub fn forward(
         &self,
         image_embeddings: Tensor<4>,
@@ -127,8 +175,10 @@ impl MaskDecoder {
         sparse: Tensor<3>,
         dense: Tensor<4>,
         multimask_output: bool,
+        first_block: Option<&FirstBlockProjections>,
     ) -> DecoderOutput {
-        let (masks, iou) = self.predict_masks(image_embeddings, image_pe, sparse, dense);
+        let (masks, iou) =
+            self.predict_masks(image_embeddings, image_pe, sparse, dense, first_block);
         let num_mask_tokens = self.output_hypernetworks_mlps.len();
         let (start, count) = if multimask_output {
             (1, num_mask_tokens - 1)
@@ -148,6 +198,7 @@ impl MaskDecoder {
         image_pe: Tensor<4>,
         sparse: Tensor<3>,
         dense: Tensor<4>,
+        first_block: Option<&FirstBlockProjections>,
     ) -> (Tensor<4>, Tensor<2>) {
         let [b, _, _] = sparse.dims();
         let output_tokens = Tensor::cat(
@@ -160,15 +211,13 @@ impl MaskDecoder {
             1,
         );
         let src = image_embeddings + dense;
-        let [_, c, h, w] = src.dims();
+        let [_, _, h, w] = src.dims();
 
-        let (hs, src) = self.transformer.forward(src, image_pe, tokens);
+        let (hs, src) = self.transformer.forward(src, image_pe, tokens, first_block);
         let iou_token_out = hs.clone().narrow(1, 0, 1).squeeze_dim::<2>(1);
         let num_mask_tokens = self.output_hypernetworks_mlps.len();
 
-        let src = src.swap_dims(1, 2).reshape([b, c, h, w]);
         let upscaled = self.output_upscaling.forward(src);
-        let [_, uc, uh, uw] = upscaled.dims();
 
         let hyper_in: Vec<Tensor<2>> = self
             .output_hypernetworks_mlps
@@ -176,11 +225,45 @@ impl MaskDecoder {
             .enumerate()
             .map(|(i, mlp)| mlp.forward(hs.clone().narrow(1, 1 + i, 1).squeeze_dim::<2>(1)))
             .collect();
-        let hyper_in: Tensor<3> = Tensor::stack(hyper_in, 1);
-        let masks = hyper_in
-            .matmul(upscaled.reshape([b, uc, uh * uw]))
-            .reshape([b, num_mask_tokens, uh, uw]);
+        let hyper_in: Tensor<4> = Tensor::stack::<3>(hyper_in, 1).unsqueeze_dim(1);
+        let masks = interleave_subpixels(hyper_in.matmul(upscaled), [h, w]);
+        debug_assert_eq!(masks.dims()[1], num_mask_tokens);
         let iou = self.iou_prediction_head.forward(iou_token_out);
         (masks, iou)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    /// Both transposed convolutions as matrix products, then the masks interleaved, equal
+    /// Burn's `ConvTranspose2d` followed by the official `hyper_in @ upscaled`.
+    #[test]
+    fn subpixel_upscaling_equals_transposed_convolutions() {
+        let device = Device::flex();
+        let conv = |c_in, c_out| {
+            ConvTranspose2dConfig::new([c_in, c_out], [2, 2])
+                .with_stride([2, 2])
+                .init(&device)
+        };
+        let (conv_t1, conv_t2) = (conv(8, 6), conv(6, 4));
+        let (b, h, w, masks) = (2, 3, 5, 3);
+        let x = Tensor::<4>::random([b, 8, h, w], Distribution::Normal(0.0, 1.0), &device);
+        let hyper = Tensor::<3>::random([b, masks, 4], Distribution::Normal(0.0, 1.0), &device);
+
+        let upscaled = conv_t2.forward(conv_t1.forward(x.clone()));
+        let official = hyper
+            .clone()
+            .matmul(upscaled.reshape([b, 4, 16 * h * w]))
+            .reshape([b, masks, 4 * h, 4 * w]);
+
+        let tokens = x.reshape([b, 1, 8, h * w]);
+        let grouped = conv_transpose_2x2(&conv_t2, conv_transpose_2x2(&conv_t1, tokens));
+        let ours = interleave_subpixels(hyper.unsqueeze_dim(1).matmul(grouped), [h, w]);
+
+        let diff: f32 = (ours - official).abs().max().into_scalar();
+        assert!(diff < 1e-5, "max |Δ| {diff:e}");
     }
 }

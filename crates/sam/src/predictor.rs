@@ -2,13 +2,16 @@
 //! needs (embedding, original and input sizes) and maps prompts and masks between the
 //! original image and the model frame.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use burn::prelude::*;
 
 use crate::build_sam::{ModelConfig, ModelId, Preprocessing};
 use crate::error::SamError;
+use crate::mask_decoder::DecoderOutput;
 use crate::precision::{Precision, cast_module};
 use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE, Prompts};
-use crate::sam::{ImageEncoder, SamDecoder, postprocess_masks};
+use crate::sam::{ImageEncoder, PreparedImage, SamDecoder, postprocess_masks};
 use crate::transforms::{
     RgbImage, apply_box, apply_coords, mean_std_normalize_pad, min_max_normalize_pad,
     preprocess_shape, resize_area, resize_bilinear_pil,
@@ -79,6 +82,19 @@ impl Prediction {
     }
 }
 
+/// One decode reduced to the candidate SAM keeps ([`SamPredictor::predict_prepared_chosen`]).
+#[derive(Debug, Clone)]
+pub struct ChosenMask {
+    /// Index of the kept candidate among the decoded ones.
+    pub index: usize,
+    /// That candidate at the original size.
+    pub mask: BinaryMask,
+    /// Predicted IoU of every candidate.
+    pub iou_predictions: Vec<f32>,
+    /// Low-res logits of every candidate, `1×C×256×256` in the model frame.
+    pub low_res_logits: Tensor<4>,
+}
+
 /// Index of the highest predicted IoU (first on ties): the candidate SAM keeps.
 pub fn best_index(iou_predictions: &[f32]) -> usize {
     iou_predictions
@@ -101,6 +117,28 @@ pub struct SamPredictor {
     /// The decoder's dense positional encoding, computed once.
     image_pe: Tensor<4>,
     device: Device,
+    /// Identifies this predictor in the [`PreparedEmbedding`]s it makes.
+    id: u64,
+}
+
+/// Source of [`SamPredictor`] ids.
+static NEXT_PREDICTOR_ID: AtomicU64 = AtomicU64::new(0);
+
+/// An [`Embedding`] with the per-image part of decoding done by one predictor
+/// ([`SamPredictor::prepare`]); decode every click of that image from it.
+#[derive(Debug, Clone)]
+pub struct PreparedEmbedding {
+    embedding: Embedding,
+    image: PreparedImage,
+    /// The predictor that prepared it (its decoder weights are in `image`).
+    predictor: u64,
+}
+
+impl PreparedEmbedding {
+    /// The embedding it was prepared from.
+    pub fn embedding(&self) -> &Embedding {
+        &self.embedding
+    }
 }
 
 impl SamPredictor {
@@ -127,6 +165,7 @@ impl SamPredictor {
             decoder,
             image_pe,
             device,
+            id: NEXT_PREDICTOR_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -282,13 +321,10 @@ impl SamPredictor {
         }
     }
 
-    /// Runs the prompt encoder and mask decoder on device: thresholded masks at the
-    /// original size, predicted IoUs and low-res logits, nothing read back yet.
-    fn decode_on_device(
-        &self,
-        embedding: &Embedding,
-        prompt: &PromptInput,
-    ) -> Result<DecodedOnDevice, SamError> {
+    /// Checks that `embedding` comes from this predictor's model and has its shape, and
+    /// does the per-image part of decoding once ([`SamDecoder::prepare`]): decode every
+    /// prompt of one image from the result ([`Self::predict_prepared`]).
+    pub fn prepare(&self, embedding: &Embedding) -> Result<PreparedEmbedding, SamError> {
         if embedding.model != self.config.id {
             return Err(SamError::InvalidEmbedding(format!(
                 "embedding was made by `{}` but this predictor runs `{}`",
@@ -302,48 +338,127 @@ impl SamPredictor {
                 embedding.tensor.dims()
             )));
         }
+        Ok(PreparedEmbedding {
+            embedding: embedding.clone(),
+            image: self
+                .decoder
+                .prepare(embedding.tensor.clone(), self.image_pe.clone()),
+            predictor: self.id,
+        })
+    }
+
+    /// Runs the prompt encoder and mask decoder: low-res logits and predicted IoUs, on
+    /// device.
+    fn decode_low_res(
+        &self,
+        prepared: &PreparedEmbedding,
+        prompt: &PromptInput,
+    ) -> Result<DecoderOutput, SamError> {
+        if prepared.predictor != self.id {
+            return Err(SamError::InvalidEmbedding(
+                "the embedding was prepared by another predictor (other decoder weights)".into(),
+            ));
+        }
+        let embedding = &prepared.embedding;
         self.validate(embedding, prompt)?;
         let prompts = self.model_prompts(embedding, prompt);
-        let out = self.decoder.decode(
-            embedding.tensor.clone(),
-            self.image_pe.clone(),
+        Ok(self.decoder.decode_prepared(
+            &prepared.image,
             &prompts,
             prompt.mask_input.clone(),
             prompt.multimask,
-        );
-        let logits = postprocess_masks(
-            out.low_res_masks.clone(),
+        ))
+    }
+
+    /// Low-res logits `1×C×256×256` → thresholded masks at the original image size.
+    fn masks_at_original_size(&self, embedding: &Embedding, low_res: Tensor<4>) -> Tensor<4, Bool> {
+        postprocess_masks(
+            low_res,
             self.config.img_size,
             embedding.input_size,
             embedding.original_size,
-        );
+        )
+        .greater_elem(0.0)
+    }
+
+    /// Runs the prompt encoder and mask decoder on device: thresholded masks at the
+    /// original size, predicted IoUs and low-res logits, nothing read back yet.
+    fn decode_on_device(
+        &self,
+        prepared: &PreparedEmbedding,
+        prompt: &PromptInput,
+    ) -> Result<DecodedOnDevice, SamError> {
+        let out = self.decode_low_res(prepared, prompt)?;
+        let masks = self.masks_at_original_size(&prepared.embedding, out.low_res_masks.clone());
         Ok(DecodedOnDevice {
-            dims: logits.dims(),
-            masks: logits.greater_elem(0.0),
+            dims: masks.dims(),
+            masks,
             iou_predictions: out.iou_predictions,
             low_res_logits: out.low_res_masks,
         })
     }
 
-    /// Decodes masks for one prompt set (`predict`).
+    /// Decodes one prompt set and keeps only the candidate SAM would keep (the highest
+    /// predicted IoU), upscaled alone to the original size: what an evaluation scores, for a
+    /// third of the upscaling work in multimask mode. The mask equals
+    /// `predict_prepared(…).masks[best]` bit for bit.
+    pub fn predict_prepared_chosen(
+        &self,
+        prepared: &PreparedEmbedding,
+        prompt: &PromptInput,
+    ) -> Result<ChosenMask, SamError> {
+        let out = self.decode_low_res(prepared, prompt)?;
+        let iou_predictions = iou_values(out.iou_predictions.into_data())?;
+        let index = best_index(&iou_predictions);
+        let [_, _, h, w] = out.low_res_masks.dims();
+        let chosen = out
+            .low_res_masks
+            .clone()
+            .slice([0..1, index..index + 1, 0..h, 0..w]);
+        let masks = self.masks_at_original_size(&prepared.embedding, chosen);
+        let [_, _, height, width] = masks.dims();
+        Ok(ChosenMask {
+            index,
+            mask: BinaryMask {
+                width,
+                height,
+                data: bool_values(&masks.into_data())?,
+            },
+            iou_predictions,
+            low_res_logits: out.low_res_masks,
+        })
+    }
+
+    /// Decodes masks for one prompt set (`predict`). Prepares the embedding first: for
+    /// several prompts on one image, [`Self::prepare`] once and call
+    /// [`Self::predict_prepared`] (same results, bit for bit).
     pub fn predict(
         &self,
         embedding: &Embedding,
         prompt: &PromptInput,
     ) -> Result<Prediction, SamError> {
-        let decoded = self.decode_on_device(embedding, prompt)?;
+        self.predict_prepared(&self.prepare(embedding)?, prompt)
+    }
+
+    /// Decodes masks for one prompt set on a prepared embedding.
+    pub fn predict_prepared(
+        &self,
+        prepared: &PreparedEmbedding,
+        prompt: &PromptInput,
+    ) -> Result<Prediction, SamError> {
+        let decoded = self.decode_on_device(prepared, prompt)?;
         let masks = decoded.masks.clone().into_data();
         let ious = decoded.iou_predictions.clone().into_data();
         decoded.finish(masks, ious)
     }
 
-    /// [`Self::predict`] with asynchronous reads, as WebGPU in a browser requires.
-    pub async fn predict_async(
+    /// [`Self::predict_prepared`] with asynchronous reads, as WebGPU in a browser requires.
+    pub async fn predict_prepared_async(
         &self,
-        embedding: &Embedding,
+        prepared: &PreparedEmbedding,
         prompt: &PromptInput,
     ) -> Result<Prediction, SamError> {
-        let decoded = self.decode_on_device(embedding, prompt)?;
+        let decoded = self.decode_on_device(prepared, prompt)?;
         let masks = decoded
             .masks
             .clone()
@@ -383,16 +498,20 @@ impl DecodedOnDevice {
                 data: plane.to_vec(),
             })
             .collect();
-        let iou_predictions = ious
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| SamError::InvalidEmbedding(format!("reading IoU: {e:?}")))?;
+        let iou_predictions = iou_values(ious)?;
         Ok(Prediction {
             masks,
             iou_predictions,
             low_res_logits: self.low_res_logits,
         })
     }
+}
+
+/// Predicted IoUs read back from the device, as f32 whatever the backend's float type.
+fn iou_values(data: TensorData) -> Result<Vec<f32>, SamError> {
+    data.convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| SamError::InvalidEmbedding(format!("reading IoU: {e:?}")))
 }
 
 /// A boolean tensor's values as 0/1 bytes, whatever storage the backend uses.

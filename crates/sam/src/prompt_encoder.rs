@@ -3,11 +3,11 @@
 
 use std::f64::consts::PI;
 
+use crate::activation::gelu;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
 
 use crate::common::LayerNorm2d;
 

@@ -10,6 +10,7 @@ use crate::image_encoder::ImageEncoderVit;
 use crate::mask_decoder::{DecoderOutput, MaskDecoder};
 use crate::prompt_encoder::{PromptEncoder, Prompts};
 use crate::tiny_vit::TinyVit;
+use crate::transformer::FirstBlockProjections;
 
 /// The image encoder of a model family.
 // One encoder exists per loaded model and is never moved in a hot path, so the size
@@ -95,8 +96,62 @@ impl SamDecoder {
         let sparse = self.prompt_encoder.embed_sparse(prompts, &device);
         let dense = self.prompt_encoder.embed_dense(mask_input, &device);
         self.mask_decoder
-            .forward(embedding, image_pe, sparse, dense, multimask_output)
+            .forward(embedding, image_pe, sparse, dense, multimask_output, None)
     }
+
+    /// The per-image part of decoding `embedding` (`1×256×64×64`) with `image_pe`, done once
+    /// so that every later click ([`Self::decode_prepared`]) skips it: the first transformer
+    /// block's image-side projections, which depend on the embedding and the dense prompt
+    /// embedding but not on the points or boxes. They hold for every prompt without a mask
+    /// input (the dense embedding is then the learned `no_mask_embed`).
+    pub fn prepare(&self, embedding: Tensor<4>, image_pe: Tensor<4>) -> PreparedImage {
+        let device = embedding.device();
+        let dense = self.prompt_encoder.embed_dense(None, &device);
+        let first_block = self
+            .mask_decoder
+            .transformer
+            .project_first_block(embedding.clone() + dense, image_pe.clone());
+        PreparedImage {
+            embedding,
+            image_pe,
+            first_block,
+        }
+    }
+
+    /// [`Self::decode`] of a prepared image. Prompts without `mask_input` reuse the
+    /// prepared projections; with one the dense embedding differs, and the whole transformer
+    /// runs.
+    pub fn decode_prepared(
+        &self,
+        image: &PreparedImage,
+        prompts: &Prompts,
+        mask_input: Option<Tensor<4>>,
+        multimask_output: bool,
+    ) -> DecoderOutput {
+        let device = image.embedding.device();
+        let first_block = mask_input.is_none().then_some(&image.first_block);
+        let sparse = self.prompt_encoder.embed_sparse(prompts, &device);
+        let dense = self.prompt_encoder.embed_dense(mask_input, &device);
+        self.mask_decoder.forward(
+            image.embedding.clone(),
+            image.image_pe.clone(),
+            sparse,
+            dense,
+            multimask_output,
+            first_block,
+        )
+    }
+}
+
+/// An image embedding with the per-image part of decoding done ([`SamDecoder::prepare`]).
+#[derive(Debug, Clone)]
+pub struct PreparedImage {
+    /// `1×256×64×64`.
+    embedding: Tensor<4>,
+    /// The dense positional encoding it was prepared with.
+    image_pe: Tensor<4>,
+    /// The first transformer block's image-side projections.
+    first_block: FirstBlockProjections,
 }
 
 /// Bilinear resize with `align_corners = false` (PyTorch `F.interpolate(..., "bilinear")`).

@@ -9,7 +9,7 @@
 use burn::prelude::*;
 
 use crate::error::SamError;
-use crate::predictor::{Embedding, Prediction, PromptInput, SamPredictor};
+use crate::predictor::{Embedding, Prediction, PreparedEmbedding, PromptInput, SamPredictor};
 use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE};
 
 /// One thing a person did, in original image pixels (x = column, y = row).
@@ -109,20 +109,22 @@ pub fn replay(
     embedding: &Embedding,
     steps: &[Step],
 ) -> Result<Vec<Prediction>, SamError> {
+    let prepared = predictor.prepare(embedding)?;
     let mut outcomes: Vec<Prediction> = Vec::with_capacity(steps.len());
     for k in 0..steps.len() {
         let previous = outcomes
             .last()
             .map(|p| chained_mask(p, steps[k - 1].chosen_in(p)));
-        outcomes.push(predictor.predict(embedding, &step_prompt(steps, k, previous))?);
+        outcomes.push(predictor.predict_prepared(&prepared, &step_prompt(steps, k, previous))?);
     }
     Ok(outcomes)
 }
 
-/// [`replay`] with asynchronous reads (WebGPU in a browser).
+/// [`replay`] with asynchronous reads (WebGPU in a browser), from an embedding the caller
+/// prepared.
 pub async fn replay_async(
     predictor: &SamPredictor,
-    embedding: &Embedding,
+    prepared: &PreparedEmbedding,
     steps: &[Step],
 ) -> Result<Vec<Prediction>, SamError> {
     let mut outcomes: Vec<Prediction> = Vec::with_capacity(steps.len());
@@ -132,7 +134,7 @@ pub async fn replay_async(
             .map(|p| chained_mask(p, steps[k - 1].chosen_in(p)));
         outcomes.push(
             predictor
-                .predict_async(embedding, &step_prompt(steps, k, previous))
+                .predict_prepared_async(prepared, &step_prompt(steps, k, previous))
                 .await?,
         );
     }

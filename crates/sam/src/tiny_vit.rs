@@ -8,9 +8,14 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, softmax};
 
-use crate::common::{Conv2dBn, ConvBnSpec, LayerNorm2d, window_partition, window_unpartition};
+use crate::activation::{gelu, softmax};
+use crate::common::{
+    Conv2dBn, ConvBnSpec, LayerNorm2d, layer_norm_module_over, window_partition, window_unpartition,
+};
+
+/// Epsilon of TinyViT's token layer norms (`nn.LayerNorm`'s default).
+const LAYER_NORM_EPS: f64 = 1e-5;
 
 /// How the input image becomes the first feature map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -462,7 +467,9 @@ pub struct WindowAttention {
 impl WindowAttention {
     fn new(dim: usize, num_heads: usize, window_size: usize, device: &Device) -> Self {
         Self {
-            norm: LayerNormConfig::new(dim).init(device),
+            norm: LayerNormConfig::new(dim)
+                .with_epsilon(LAYER_NORM_EPS)
+                .init(device),
             qkv: LinearConfig::new(dim, 3 * dim).init(device),
             proj: LinearConfig::new(dim, dim).init(device),
             attention_biases: Param::from_tensor(Tensor::zeros(
@@ -503,7 +510,7 @@ impl WindowAttention {
         let hd = c / heads;
         let qkv = self
             .qkv
-            .forward(self.norm.forward(x))
+            .forward(layer_norm_module_over(&self.norm, x, 2, LAYER_NORM_EPS))
             .reshape([b, n, heads, 3 * hd])
             .swap_dims(1, 2);
         let q = qkv.clone().narrow(3, 0, hd);
@@ -530,7 +537,9 @@ pub struct TinyVitMlp {
 impl TinyVitMlp {
     fn new(dim: usize, hidden: usize, device: &Device) -> Self {
         Self {
-            norm: LayerNormConfig::new(dim).init(device),
+            norm: LayerNormConfig::new(dim)
+                .with_epsilon(LAYER_NORM_EPS)
+                .init(device),
             fc1: LinearConfig::new(dim, hidden).init(device),
             fc2: LinearConfig::new(hidden, dim).init(device),
         }
@@ -538,7 +547,12 @@ impl TinyVitMlp {
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         self.fc2
-            .forward(gelu(self.fc1.forward(self.norm.forward(x))))
+            .forward(gelu(self.fc1.forward(layer_norm_module_over(
+                &self.norm,
+                x,
+                2,
+                LAYER_NORM_EPS,
+            ))))
     }
 }
 

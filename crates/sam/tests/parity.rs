@@ -209,6 +209,30 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
                 let lowres = golden::<f32>(str_field(out, "lowres"));
                 let d_logits =
                     max_abs_diff(&values(prediction.low_res_logits.clone()), &lowres.data);
+                // The decoder without a prepared image (what fine-tuning trains through)
+                // computes the first block differently; it must match as well.
+                let direct = predictor.decoder().decode(
+                    embedding.tensor.clone(),
+                    predictor.decoder().prompt_encoder.dense_pe(&device()),
+                    &predictor.model_prompts(&embedding, &prompt),
+                    prompt.mask_input.clone(),
+                    multimask,
+                );
+                let d_direct = max_abs_diff(&values(direct.low_res_masks), &lowres.data);
+                // The evaluator's path: only the kept candidate, upscaled alone.
+                let prepared = predictor.prepare(&embedding).unwrap();
+                let chosen = predictor
+                    .predict_prepared_chosen(&prepared, &prompt)
+                    .unwrap();
+                assert_eq!(chosen.index, prediction.best(), "{name}/{case_name}/{mode}");
+                assert!(
+                    chosen.mask == prediction.masks[prediction.best()],
+                    "{name}/{case_name}/{mode}: the chosen mask differs from predict's"
+                );
+                assert!(
+                    d_direct <= 2e-3,
+                    "{name}/{case_name}/{mode}: unprepared decoder logits max |Δ| = {d_direct}"
+                );
                 let iou = golden::<f32>(str_field(out, "iou"));
                 let d_iou = max_abs_diff(&prediction.iou_predictions, &iou.data);
                 let masks = golden::<u8>(str_field(out, "masks"));

@@ -12,7 +12,9 @@ use burn::prelude::*;
 use sam::embedding_codec::EmbeddingData;
 use sam::export::load_decoder;
 use sam::session::{Step, chained_mask, step_prompt};
-use sam::{Embedding, ModelConfig, ModelId, Prediction, PromptInput, SamPredictor};
+use sam::{
+    Embedding, ModelConfig, ModelId, Prediction, PreparedEmbedding, PromptInput, SamPredictor,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
@@ -27,7 +29,8 @@ const WEIGHTS_CACHE: &str = "samscope-decoders-v1";
 #[derive(Default)]
 struct State {
     predictor: Option<Rc<SamPredictor>>,
-    embedding: Option<Rc<Embedding>>,
+    /// The current image's embedding, prepared for decoding (once per image).
+    embedding: Option<Rc<PreparedEmbedding>>,
     /// Steps decoded so far and their outcomes (the prefix reused by the next decode).
     chain: Vec<(Step, Prediction)>,
     queue: VecDeque<Request>,
@@ -225,8 +228,11 @@ async fn warm_up(predictor: &SamPredictor, config: &ModelConfig) -> Result<(), S
         multimask: true,
         ..PromptInput::default()
     };
+    let prepared = predictor
+        .prepare(&embedding)
+        .map_err(|e| format!("warm-up decode: {e}"))?;
     predictor
-        .predict_async(&embedding, &prompt)
+        .predict_prepared_async(&prepared, &prompt)
         .await
         .map(|_| ())
         .map_err(|e| format!("warm-up decode: {e}"))
@@ -254,8 +260,11 @@ async fn set_image(url: &str) -> Result<Reply, String> {
     let embedding = data.into_embedding(predictor.device());
     let (height, width) = embedding.original_size;
     let model = embedding.model.to_string();
+    let prepared = predictor
+        .prepare(&embedding)
+        .map_err(|e| format!("embedding: {e}"))?;
     STATE.with_borrow_mut(|s| {
-        s.embedding = Some(Rc::new(embedding));
+        s.embedding = Some(Rc::new(prepared));
         s.chain.clear();
     });
     Ok(Reply::ImageReady {
@@ -265,7 +274,7 @@ async fn set_image(url: &str) -> Result<Reply, String> {
     })
 }
 
-fn embedding() -> Result<Rc<Embedding>, String> {
+fn embedding() -> Result<Rc<PreparedEmbedding>, String> {
     STATE
         .with_borrow(|s| s.embedding.clone())
         .ok_or_else(|| "no image is loaded".to_string())
@@ -296,7 +305,7 @@ async fn decode(seq: u32, steps: Vec<Step>, preview: bool) -> Result<Reply, Stri
                 .map(|(step, p)| chained_mask(p, step.chosen_in(p)))
         });
         let prediction = predictor
-            .predict_async(&embedding, &step_prompt(&steps, k, previous))
+            .predict_prepared_async(&embedding, &step_prompt(&steps, k, previous))
             .await
             .map_err(|e| format!("step {}: {e}", k + 1))?;
         if preview && k + 1 == steps.len() {
@@ -336,7 +345,7 @@ async fn decode(seq: u32, steps: Vec<Step>, preview: bool) -> Result<Reply, Stri
 async fn check(seq: u32, prompt: PromptInput) -> Result<Reply, String> {
     let (predictor, embedding) = (predictor()?, embedding()?);
     let prediction = predictor
-        .predict_async(&embedding, &prompt)
+        .predict_prepared_async(&embedding, &prompt)
         .await
         .map_err(|e| e.to_string())?;
     let low_res = prediction
