@@ -17,12 +17,10 @@ pub(super) fn exp_non_positive(v: f32) -> f32 {
     let shifted = v * std::f32::consts::LOG2_E + ROUND;
     let k = shifted - ROUND;
     let r = (v - k * LN2_HI) - k * LN2_LO;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    // Degree-7 Taylor polynomial in Estrin's form (short dependency chains).
+    let r2 = r * r;
+    let p = ((1.0 + r) + r2 * (0.5 + r * (1.0 / 6.0)))
+        + (r2 * r2) * ((1.0 / 24.0 + r * (1.0 / 120.0)) + r2 * (1.0 / 720.0 + r * (1.0 / 5040.0)));
     let biased_k = shifted
         .to_bits()
         .wrapping_sub(ROUND.to_bits())

@@ -14,6 +14,7 @@ mod exp;
 mod gelu;
 mod softmax;
 
+use burn::backend::Flex;
 use burn::prelude::*;
 
 /// Elements below which threads cost more than they save.
@@ -49,13 +50,28 @@ fn computes_on_host<const D: usize>(x: &Tensor<D>) -> bool {
     !device.is_autodiff() && device == Device::flex() && x.dtype() == burn::tensor::DType::F32
 }
 
-/// Applies `kernel` to the values of `x` (row-major, read from the backend), in parallel
-/// over chunks made of whole `block`s, and returns the result on `x`'s device.
+/// Applies `kernel` to the values of `x` (row-major), in parallel over chunks made of whole
+/// `block`s. A tensor that owns its contiguous buffer (the usual case: the output of the
+/// previous operation) is changed in place through Burn's backend-extension API
+/// (`try_into_primitive::<Flex>`); any other is read out and written back.
 fn on_host<const D: usize>(
     x: Tensor<D>,
     block: usize,
     kernel: impl Fn(&mut [f32]) + Copy + Send,
 ) -> Tensor<D> {
+    let Ok(mut flex) = x.try_into_primitive::<Flex>() else {
+        unreachable!("computes_on_host checked that the tensor is on the flex backend")
+    };
+    let layout = flex.layout();
+    let (in_place, n) = (
+        flex.is_unique() && layout.is_contiguous() && layout.start_offset() == 0,
+        layout.num_elements(),
+    );
+    if in_place {
+        in_parallel(&mut flex.storage_mut::<f32>()[..n], block, kernel);
+        return Tensor::from_primitive::<Flex>(flex);
+    }
+    let x = Tensor::<D>::from_primitive::<Flex>(flex);
     let device = x.device();
     let mut data = x.into_data();
     match data.as_mut_slice::<f32>() {
@@ -135,8 +151,16 @@ mod tests {
     fn gelu_on_the_cpu_backend_equals_burn() {
         let device = Device::flex();
         let x = Tensor::<3>::random([3, 70, 400], Distribution::Normal(0.0, 3.0), &device);
-        let worst = worst_difference(gelu(x.clone()), burn::tensor::activation::gelu(x));
-        assert!(worst < 1e-6, "worst difference {worst:e}");
+        let reference = burn::tensor::activation::gelu(x.clone());
+        // Shared (x is still held), transposed (not contiguous), then owned: in place.
+        let worst = worst_difference(gelu(x.clone()), reference.clone());
+        assert!(worst < 1e-6, "shared: worst difference {worst:e}");
+        let transposed = gelu(x.clone().swap_dims(1, 2)).swap_dims(1, 2);
+        let worst = worst_difference(transposed, reference.clone());
+        assert!(worst < 1e-6, "transposed: worst difference {worst:e}");
+        let owned = x * 1.0;
+        let worst = worst_difference(gelu(owned), reference);
+        assert!(worst < 1e-6, "owned: worst difference {worst:e}");
     }
 
     /// Softmax over `dim` of a row-major `shape` in f64.
