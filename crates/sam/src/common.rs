@@ -34,7 +34,13 @@ impl LayerNorm2d {
     /// `x`: `B×C×H×W` → `B×C×H×W`, computed exactly as the official module:
     /// `(x - mean_C) / sqrt(var_C + eps) * weight + bias`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        layer_norm_over(x, 1, self.weight.val(), Some(self.bias.val()), self.eps)
+        self.forward_over(x, 1)
+    }
+
+    /// The same normalisation with the channels along dimension `dim` of `x` (the mask
+    /// decoder's upscaling keeps them in dimension 2).
+    pub fn forward_over<const D: usize>(&self, x: Tensor<D>, dim: usize) -> Tensor<D> {
+        layer_norm_over(x, dim, self.weight.val(), Some(self.bias.val()), self.eps)
     }
 }
 

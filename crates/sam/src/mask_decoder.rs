@@ -1,13 +1,13 @@
 //! Mask decoder (the official `modeling/mask_decoder.py`): predicts masks and their
 //! quality from an image embedding and prompt embeddings.
 
-use crate::activation::gelu;
 use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
-use crate::common::{LayerNorm2d, Mlp, layer_norm_over};
+use crate::activation::gelu;
+use crate::common::{LayerNorm2d, Mlp};
 use crate::transformer::{FirstBlockProjections, TwoWayTransformer, TwoWayTransformerConfig};
 
 /// Sizes of the mask decoder.
@@ -88,13 +88,7 @@ impl OutputUpscaling {
     /// is ever rearranged; only the final masks are.
     fn forward(&self, x: Tensor<3>) -> Tensor<4> {
         let x = conv_transpose_2x2(&self.conv_t1, x.unsqueeze_dim(1));
-        let x = gelu(layer_norm_over(
-            x,
-            2,
-            self.norm.weight.val(),
-            Some(self.norm.bias.val()),
-            self.norm.eps,
-        ));
+        let x = gelu(self.norm.forward_over(x, 2));
         gelu(conv_transpose_2x2(&self.conv_t2, x))
     }
 }
@@ -215,7 +209,6 @@ impl MaskDecoder {
 
         let (hs, src) = self.transformer.forward(src, image_pe, tokens, first_block);
         let iou_token_out = hs.clone().narrow(1, 0, 1).squeeze_dim::<2>(1);
-        let num_mask_tokens = self.output_hypernetworks_mlps.len();
 
         let upscaled = self.output_upscaling.forward(src);
 
@@ -227,7 +220,6 @@ impl MaskDecoder {
             .collect();
         let hyper_in: Tensor<4> = Tensor::stack::<3>(hyper_in, 1).unsqueeze_dim(1);
         let masks = interleave_subpixels(hyper_in.matmul(upscaled), [h, w]);
-        debug_assert_eq!(masks.dims()[1], num_mask_tokens);
         let iou = self.iou_prediction_head.forward(iou_token_out);
         (masks, iou)
     }

@@ -3,12 +3,12 @@
 
 use std::f64::consts::PI;
 
-use crate::activation::gelu;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
+use crate::activation::gelu;
 use crate::common::LayerNorm2d;
 
 /// Label of a foreground click.
