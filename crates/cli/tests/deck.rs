@@ -6,14 +6,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use support::cli::{fails_with, ok, s};
+use support::cli::{fails_with, ok, s, scratch_in};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("samscope-cli-deck-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    scratch_in("deck", name)
 }
 
 /// Two 64×48 scans with a disk (label 1) and a square (label 2), `classes.json` naming

@@ -5,14 +5,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use support::cli::{fails_with, ok, s};
+use support::cli::{fails_with, ok, s, scratch_in};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("samscope-cli-eval-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    scratch_in("eval", name)
 }
 
 /// Three 96×64 scans, each with a bright disk (label 1) and a grey square (label 2); the

@@ -7,13 +7,10 @@
 mod support;
 
 use std::path::PathBuf;
-use support::cli::{ok, s, samscope, testdata};
+use support::cli::{ok, s, samscope, scratch_in, testdata};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("samscope-cli-eval-volume-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch_in("eval-volume", name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -6,14 +6,10 @@
 mod support;
 
 use std::path::PathBuf;
-use support::cli::{fails_with, ok, s};
+use support::cli::{fails_with, ok, s, scratch_in};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("samscope-cli-finetune-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    scratch_in("finetune", name)
 }
 
 #[test]

@@ -240,26 +240,16 @@ impl Store {
         id: &VolumeId,
         limits: &imaging::Limits,
     ) -> Result<Option<imaging::Volume>, Corrupt> {
-        let path = self.volume_path(id);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Self::corrupt_entry(&path, e.to_string())),
+        let Some(payload) = self.volume_payload(id)? else {
+            return Ok(None);
         };
-        let payload = open_entry(&bytes).map_err(|reason| Self::corrupt_entry(&path, reason))?;
-        if VolumeId::of_encoded(payload) != *id {
-            return Err(Self::corrupt_entry(
-                &path,
-                "content does not match the id".into(),
-            ));
-        }
         let limits = imaging::Limits {
             max_bytes: usize::MAX,
             ..*limits
         };
-        imaging::Volume::decode(payload, &limits)
+        imaging::Volume::decode(&payload, &limits)
             .map(Some)
-            .map_err(|e| Self::corrupt_entry(&path, e.to_string()))
+            .map_err(|e| Self::corrupt_entry(&self.volume_path(id), e.to_string()))
     }
 
     /// Whether an image with this id is stored (not checked; readers check).

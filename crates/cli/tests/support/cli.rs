@@ -36,6 +36,16 @@ pub fn fails_with(args: &[&str], needles: &[&str]) {
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
 }
 
+/// A path `<temp>/samscope-cli-<suite>-<pid>/<name>` that does not exist yet (anything left
+/// there by an earlier run of the same process id is removed).
+pub fn scratch_in(suite: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("samscope-cli-{suite}-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 /// A path as an argument.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
