@@ -7,10 +7,10 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::activation::softmax;
 use crate::common::{
     MlpActivation, MlpBlock, layer_norm_module_over, window_partition, window_unpartition,
 };
+use crate::kernels::softmax;
 
 /// Epsilon of the ViT blocks' layer norms (the official `partial(nn.LayerNorm, eps=1e-6)`).
 const LAYER_NORM_EPS: f64 = 1e-6;

@@ -12,7 +12,6 @@
 
 #![warn(missing_docs)]
 
-pub mod activation;
 pub mod build_sam;
 #[cfg(feature = "pytorch")]
 pub mod checkpoint;
@@ -21,6 +20,7 @@ pub mod embedding_codec;
 mod error;
 pub mod export;
 pub mod image_encoder;
+pub mod kernels;
 pub mod mask_decoder;
 pub mod npy;
 pub mod precision;

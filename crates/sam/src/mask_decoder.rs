@@ -6,8 +6,8 @@ use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
-use crate::activation::gelu;
 use crate::common::{LayerNorm2d, Mlp};
+use crate::kernels::{gelu, gelu_of_sum_over};
 use crate::transformer::{FirstBlockProjections, TwoWayTransformer, TwoWayTransformerConfig};
 
 /// Sizes of the mask decoder.
@@ -86,16 +86,29 @@ impl OutputUpscaling {
     /// [`interleave_subpixels`]). Each transposed convolution (2×2, stride 2: the kernel
     /// taps never overlap) is one matrix product per kernel tap, so no `4H×4W` feature map
     /// is ever rearranged; only the final masks are.
+    ///
+    /// Each convolution's bias is added by the operation after it (layer norm, GELU), which
+    /// on the CPU backend does so without another pass over the features.
     fn forward(&self, x: Tensor<3>) -> Tensor<4> {
         let x = conv_transpose_2x2(&self.conv_t1, x.unsqueeze_dim(1));
-        let x = gelu(self.norm.forward_over(x, 2));
-        gelu(conv_transpose_2x2(&self.conv_t2, x))
+        let x = gelu(self.norm.forward_of_sum_over(x, bias(&self.conv_t1), 2));
+        let x = conv_transpose_2x2(&self.conv_t2, x);
+        match bias(&self.conv_t2) {
+            Some(bias) => gelu_of_sum_over(x, bias, 2),
+            None => gelu(x),
+        }
     }
 }
 
-/// A 2×2, stride-2 transposed convolution without padding applied to `x`: `B×G×Cin×N` →
-/// `B×4G×Cout×N`; output group `4g + 2·ky + kx` holds kernel tap `(ky, kx)` of input group `g`
-/// (the output pixel `(2i + ky, 2j + kx)` of input pixel `(i, j)`).
+/// The bias of `conv`, if it has one.
+fn bias(conv: &ConvTranspose2d) -> Option<Tensor<1>> {
+    conv.bias.as_ref().map(|bias| bias.val())
+}
+
+/// A 2×2, stride-2 transposed convolution without padding applied to `x`, **without its
+/// bias** (the caller adds [`bias`] along dimension 2): `B×G×Cin×N` → `B×4G×Cout×N`; output
+/// group `4g + 2·ky + kx` holds kernel tap `(ky, kx)` of input group `g` (the output pixel
+/// `(2i + ky, 2j + kx)` of input pixel `(i, j)`).
 fn conv_transpose_2x2(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
     debug_assert_eq!(conv.kernel_size, [2, 2]);
     debug_assert_eq!(conv.stride, [2, 2]);
@@ -107,11 +120,7 @@ fn conv_transpose_2x2(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
         .val()
         .permute([2, 3, 1, 0])
         .reshape([1, 1, 4 * cout, cin]);
-    let y = taps.matmul(x).reshape([b, g * 4, cout, n]);
-    match &conv.bias {
-        Some(bias) => y + bias.val().reshape([1, 1, cout, 1]),
-        None => y,
-    }
+    taps.matmul(x).reshape([b, g * 4, cout, n])
 }
 
 /// Masks computed per sub-pixel group (`B×16×M×N` over an `H×W` grid, groups as in
@@ -204,7 +213,11 @@ impl MaskDecoder {
             vec![output_tokens.unsqueeze::<3>().expand([b, t, d]), sparse],
             1,
         );
-        let src = image_embeddings + dense;
+        // With the first block's projections the sum was made when they were.
+        let src = match first_block {
+            Some(projected) => projected.image(),
+            None => image_embeddings + dense,
+        };
         let [_, _, h, w] = src.dims();
 
         let (hs, src) = self.transformer.forward(src, image_pe, tokens, first_block);
@@ -228,6 +241,7 @@ impl MaskDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::module::Param;
     use burn::tensor::Distribution;
 
     /// Both transposed convolutions as matrix products, then the masks interleaved, equal
@@ -252,8 +266,54 @@ mod tests {
             .reshape([b, masks, 4 * h, 4 * w]);
 
         let tokens = x.reshape([b, 1, 8, h * w]);
-        let grouped = conv_transpose_2x2(&conv_t2, conv_transpose_2x2(&conv_t1, tokens));
+        let with_bias = |conv: &ConvTranspose2d, x| {
+            let cout = conv.weight.dims()[1];
+            conv_transpose_2x2(conv, x) + bias(conv).unwrap().reshape([1, 1, cout, 1])
+        };
+        let grouped = with_bias(&conv_t2, with_bias(&conv_t1, tokens));
         let ours = interleave_subpixels(hyper.unsqueeze_dim(1).matmul(grouped), [h, w]);
+
+        let diff: f32 = (ours - official).abs().max().into_scalar();
+        assert!(diff < 1e-5, "max |Δ| {diff:e}");
+    }
+
+    /// The upscaling (biases added inside the norm and the last GELU, on the host) against
+    /// the official sequence of Burn modules and activations.
+    #[test]
+    fn output_upscaling_equals_the_official_layers() {
+        let device = Device::flex();
+        let conv = |c_in, c_out| {
+            ConvTranspose2dConfig::new([c_in, c_out], [2, 2])
+                .with_stride([2, 2])
+                .init(&device)
+        };
+        let norm = LayerNorm2d {
+            weight: Param::from_tensor(Tensor::random(
+                [6],
+                Distribution::Normal(1.0, 0.3),
+                &device,
+            )),
+            bias: Param::from_tensor(Tensor::random([6], Distribution::Normal(0.0, 0.3), &device)),
+            eps: 1e-6,
+        };
+        let upscaling = OutputUpscaling {
+            conv_t1: conv(8, 6),
+            norm,
+            conv_t2: conv(6, 4),
+        };
+        let (b, h, w) = (2, 3, 5);
+        let x = Tensor::<4>::random([b, 8, h, w], Distribution::Normal(0.0, 1.0), &device);
+
+        let official = {
+            let x = upscaling.conv_t1.forward(x.clone());
+            let x = burn::tensor::activation::gelu(upscaling.norm.forward(x));
+            burn::tensor::activation::gelu(upscaling.conv_t2.forward(x))
+        };
+        // Ours is `B×16×C'×N` in sub-pixel groups: a mask of ones per channel picks each
+        // channel out, interleaved back to raster order.
+        let grouped = upscaling.forward(x.reshape([b, 8, h * w]));
+        let ones = Tensor::<2>::eye(4, &device).unsqueeze::<4>();
+        let ours = interleave_subpixels(ones.matmul(grouped), [h, w]);
 
         let diff: f32 = (ours - official).abs().max().into_scalar();
         assert!(diff < 1e-5, "max |Δ| {diff:e}");

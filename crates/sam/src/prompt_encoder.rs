@@ -8,8 +8,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
-use crate::activation::gelu;
 use crate::common::LayerNorm2d;
+use crate::kernels::gelu;
 
 /// Label of a foreground click.
 pub const LABEL_POSITIVE: i32 = 1;

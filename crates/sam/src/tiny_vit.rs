@@ -9,10 +9,10 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use crate::activation::{gelu, softmax};
 use crate::common::{
     Conv2dBn, ConvBnSpec, LayerNorm2d, layer_norm_module_over, window_partition, window_unpartition,
 };
+use crate::kernels::{gelu, softmax};
 
 /// Epsilon of TinyViT's token layer norms (`nn.LayerNorm`'s default).
 const LAYER_NORM_EPS: f64 = 1e-5;

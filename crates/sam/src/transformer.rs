@@ -5,8 +5,8 @@ use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::activation::softmax;
-use crate::common::{MlpActivation, MlpBlock, layer_norm_module_over};
+use crate::common::{MlpActivation, MlpBlock, layer_norm_module_of_sum_over};
+use crate::kernels::softmax;
 
 /// Epsilon of the transformer's layer norms (`nn.LayerNorm`'s default, also
 /// [`LayerNormConfig`]'s).
@@ -189,10 +189,17 @@ impl Attention {
     /// - scores: `q_h K_hᵀ = q (W_q,h K_hᵀ) + b_q,h K_hᵀ`;
     /// - output: `Σ_h P_h (V_h W_o,h) + b_o`, the output projection split by head.
     pub fn image_to_tokens(&self, q: Tensor<3>, k: Tensor<3>, v: Tensor<3>) -> Tensor<3> {
+        let (out, bias) = self.image_to_tokens_parts(q, k, v);
+        with_channel_bias(out, bias)
+    }
+
+    /// [`Self::image_to_tokens`] as an [`ImageOutput`]: the folded route leaves the output
+    /// projection's bias to the caller.
+    fn image_to_tokens_parts(&self, q: Tensor<3>, k: Tensor<3>, v: Tensor<3>) -> ImageOutput {
         let [b, c, big_n] = q.dims();
         let n = k.dims()[1];
         if !self.folds(n) {
-            return self.forward(q.swap_dims(1, 2), k, v).swap_dims(1, 2);
+            return (self.forward(q.swap_dims(1, 2), k, v).swap_dims(1, 2), None);
         }
         let (_, hd) = self.widths();
         let heads = self.num_heads;
@@ -204,12 +211,17 @@ impl Attention {
         let shift = (bq.matmul(k.clone().swap_dims(2, 3)) * scale).reshape([b, heads * n, 1]);
         let scores = (k.matmul(wq) * scale).reshape([b, heads * n, c]).matmul(q) + shift;
         let weights = softmax(scores.reshape([b, heads, n, big_n]), 2);
-        self.image_output(weights, v)
+        (self.image_output(weights, v), self.out_bias())
+    }
+
+    /// The output projection's bias `C`, if it has one.
+    fn out_bias(&self) -> Option<Tensor<1>> {
+        self.out_proj.bias.as_ref().map(|bias| bias.val())
     }
 
     /// The image rows of an image→token attention from its weights `B×heads×n×N` (softmax
-    /// over the tokens) and the tokens' values `B×heads×n×hd`: `Σ_h P_hᵀ (V_h W_o,h) + b_o`
-    /// as `B×C×N`.
+    /// over the tokens) and the tokens' values `B×heads×n×hd`, without the output
+    /// projection's bias: `Σ_h P_hᵀ (V_h W_o,h)` as `B×C×N`.
     fn image_output(&self, weights: Tensor<4>, values: Tensor<4>) -> Tensor<3> {
         let [b, heads, n, big_n] = weights.dims();
         let (_, hd) = self.widths();
@@ -221,13 +233,9 @@ impl Attention {
             .reshape([heads, hd, c])
             .unsqueeze::<4>();
         let per_token = values.matmul(wo).reshape([b, heads * n, c]);
-        let out = per_token
+        per_token
             .swap_dims(1, 2)
-            .matmul(weights.reshape([b, heads * n, big_n]));
-        match &self.out_proj.bias {
-            Some(bias) => out + bias.val().reshape([1, c, 1]),
-            None => out,
-        }
+            .matmul(weights.reshape([b, heads * n, big_n]))
     }
 
     /// `linear` applied to every channel-major image token: `x`: `B×C×N` →
@@ -261,19 +269,35 @@ impl Attention {
             .forward(out.swap_dims(1, 2).reshape([b, n, internal]))
     }
 
-    /// [`Self::image_to_tokens`] with the image queries already projected
+    /// [`Self::image_to_tokens_parts`] with the image queries already projected
     /// (`queries` = `q_proj(q)` as `B×heads×hd×N`).
     fn projected_image_to_tokens(
         &self,
         queries: Tensor<4>,
         k: Tensor<3>,
         v: Tensor<3>,
-    ) -> Tensor<3> {
+    ) -> ImageOutput {
         let (_, hd) = self.widths();
         let k = self.separate_heads(self.k_proj.forward(k));
         let v = self.separate_heads(self.v_proj.forward(v));
         let weights = softmax(k.matmul(queries) / (hd as f64).sqrt(), 2);
-        self.image_output(weights, v)
+        (self.image_output(weights, v), self.out_bias())
+    }
+}
+
+/// An image→token attention's output `B×C×N` and the bias (per channel, `C`) still to be
+/// added to it, if any: the block adds it inside its layer norm, without another pass over
+/// the image tokens.
+type ImageOutput = (Tensor<3>, Option<Tensor<1>>);
+
+/// `x` (`B×C×N`) plus a per-channel `bias`.
+fn with_channel_bias(x: Tensor<3>, bias: Option<Tensor<1>>) -> Tensor<3> {
+    match bias {
+        Some(bias) => {
+            let c = bias.dims()[0];
+            x + bias.reshape([1, c, 1])
+        }
+        None => x,
     }
 }
 
@@ -283,12 +307,23 @@ impl Attention {
 /// ([`TwoWayTransformer::project_first_block`]) and every click reuses them.
 #[derive(Debug, Clone)]
 pub struct FirstBlockProjections {
+    /// The image tokens entering the transformer (embedding + dense prompt embedding),
+    /// `B×C×H×W`.
+    image: Tensor<4>,
     /// `k_proj(keys + pe)` of the token→image attention, `B×heads×hd×N`.
     keys: Tensor<4>,
     /// `v_proj(keys)` of the token→image attention, `B×heads×hd×N`.
     values: Tensor<4>,
     /// `q_proj(keys + pe)` of the image→token attention, `B×heads×hd×N`.
     queries: Tensor<4>,
+}
+
+impl FirstBlockProjections {
+    /// The image tokens they were projected from (embedding + dense prompt embedding),
+    /// `B×C×H×W`: the transformer's image input for every prompt that uses them.
+    pub fn image(&self) -> Tensor<4> {
+        self.image.clone()
+    }
 }
 
 /// One block: self-attention on tokens, token→image, MLP, image→token.
@@ -336,20 +371,22 @@ impl TwoWayAttentionBlock {
         };
         let queries = self.norm1.forward(queries);
 
-        // `keys + key_pe` is used by both cross-attentions; the keys do not change in between.
-        let keys_with_pe = keys.clone() + key_pe;
+        // `keys + key_pe` is used by both cross-attentions (the keys do not change in
+        // between) unless both are projected already.
+        let keys_with_pe = projected.is_none().then(|| keys.clone() + key_pe);
         let q = queries.clone() + query_pe.clone();
-        let attended = match projected {
-            Some(p) => self.cross_attn_token_to_image.tokens_to_projected_image(
+        let attended = match (projected, &keys_with_pe) {
+            (Some(p), _) => self.cross_attn_token_to_image.tokens_to_projected_image(
                 q,
                 p.keys.clone(),
                 p.values.clone(),
             ),
-            None => self.cross_attn_token_to_image.tokens_to_image(
+            (None, Some(keys_with_pe)) => self.cross_attn_token_to_image.tokens_to_image(
                 q,
                 keys_with_pe.clone(),
                 keys.clone(),
             ),
+            (None, None) => unreachable!("computed when nothing is projected"),
         };
         let queries = self.norm2.forward(queries + attended);
 
@@ -357,19 +394,26 @@ impl TwoWayAttentionBlock {
         let queries = self.norm3.forward(queries);
 
         let q = queries.clone() + query_pe;
-        let attended = match projected {
-            Some(p) => self.cross_attn_image_to_token.projected_image_to_tokens(
+        let (attended, out_bias) = match (projected, keys_with_pe) {
+            (Some(p), _) => self.cross_attn_image_to_token.projected_image_to_tokens(
                 p.queries.clone(),
                 q,
                 queries.clone(),
             ),
-            None => {
-                self.cross_attn_image_to_token
-                    .image_to_tokens(keys_with_pe, q, queries.clone())
-            }
+            (None, Some(keys_with_pe)) => self.cross_attn_image_to_token.image_to_tokens_parts(
+                keys_with_pe,
+                q,
+                queries.clone(),
+            ),
+            (None, None) => unreachable!("computed when nothing is projected"),
         };
-        let keys = keys + attended;
-        let keys = layer_norm_module_over(&self.norm4, keys, 1, LAYER_NORM_EPS);
+        let keys = layer_norm_module_of_sum_over(
+            &self.norm4,
+            keys + attended,
+            out_bias,
+            1,
+            LAYER_NORM_EPS,
+        );
         (queries, keys)
     }
 }
@@ -431,12 +475,13 @@ impl TwoWayTransformer {
         image_embedding: Tensor<4>,
         image_pe: Tensor<4>,
     ) -> FirstBlockProjections {
-        let keys = flatten(image_embedding);
+        let keys = flatten(image_embedding.clone());
         let keys_with_pe = keys.clone() + flatten(image_pe);
         let first = &self.layers[0];
         let t2i = &first.cross_attn_token_to_image;
         let i2t = &first.cross_attn_image_to_token;
         FirstBlockProjections {
+            image: image_embedding,
             keys: t2i.project_image(&t2i.k_proj, keys_with_pe.clone()),
             values: t2i.project_image(&t2i.v_proj, keys),
             queries: i2t.project_image(&i2t.q_proj, keys_with_pe),
@@ -521,7 +566,9 @@ mod tests {
         assert!(diff < 1e-5, "token→image: max |Δ| {diff:e}");
 
         let queries = attention.project_image(&attention.q_proj, image.clone());
-        let ours = attention.projected_image_to_tokens(queries, tokens.clone(), other.clone());
+        let (out, bias) =
+            attention.projected_image_to_tokens(queries, tokens.clone(), other.clone());
+        let ours = with_channel_bias(out, bias);
         let official = attention
             .forward(image.swap_dims(1, 2), tokens, other)
             .swap_dims(1, 2);

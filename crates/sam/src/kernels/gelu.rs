@@ -19,6 +19,19 @@ simd_kernel! {
     }
 }
 
+simd_kernel! {
+    /// GELU of every value plus its channel's bias, in place: `values` holds whole blocks of
+    /// `bias.len()` channels × `inner` values.
+    fn gelu_of_sum_slice(values: &mut [f32], bias: &[f32], inner: usize) {
+        for (row, v) in values.chunks_exact_mut(inner).enumerate() {
+            let b = bias[row % bias.len()];
+            for v in v.iter_mut() {
+                *v = gelu_scalar(*v + b);
+            }
+        }
+    }
+}
+
 /// `0.5·x·(1 + erf(x/√2))` through `erfc(|x|/√2)`.
 #[inline(always)]
 fn gelu_scalar(x: f32) -> f32 {

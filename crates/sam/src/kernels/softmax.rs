@@ -3,7 +3,7 @@
 //! one division by the sum, as PyTorch does.
 
 use super::exp::exp_non_positive;
-use super::simd_kernel;
+use super::{reduce_lanes, simd_kernel};
 
 simd_kernel! {
     /// Softmax of every block of `values`: a block is `len` rows of `inner` contiguous
@@ -31,28 +31,6 @@ fn softmax_row(row: &mut [f32]) {
     for v in row.iter_mut() {
         *v *= inv;
     }
-}
-
-/// Width of the partial reductions (one AVX2 register of f32).
-const LANES: usize = 8;
-
-/// `op` folded over `values` from `init`, as `LANES` interleaved partial results combined
-/// at the end.
-#[inline(always)]
-fn reduce_lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut partial = [init; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for (p, &v) in partial.iter_mut().zip(chunk) {
-            *p = op(*p, v);
-        }
-    }
-    let mut result = partial.into_iter().fold(init, &op);
-    for &v in tail {
-        result = op(result, v);
-    }
-    result
 }
 
 /// Softmax over the rows of `block` (`rows × inner`), column by column, vectorised along the

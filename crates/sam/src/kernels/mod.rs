@@ -1,0 +1,413 @@
+//! Functions the SAM components apply to large tensors, with a host path for Burn's CPU
+//! backend: GELU with the exact error function (`0.5·x·(1 + erf(x/√2))`, PyTorch's default
+//! `nn.GELU()`), softmax, and layer norm over any one dimension.
+//!
+//! On Burn's CPU backend (flex) they are computed here, on the host. Flex evaluates GELU and
+//! softmax one element at a time through scalar `erff`/`expf` calls on one thread (≈ 10 ns
+//! per GELU value, ≈ 3 ns per exponential; the LiteMedSAM encoder applies GELU to ≈ 90 M
+//! values per image, the mask decoder to 3 M per click), and a layer norm written with tensor
+//! operations passes over the tensor seven times. The functions here run branch-free,
+//! vectorisable loops (8 lanes with AVX2, detected at run time; 4 with wasm SIMD) on all cores
+//! (one thread in wasm). Every other device, and any tensor that takes part in automatic
+//! differentiation, uses Burn's own operations, so training and GPU backends are untouched.
+//! Accuracy is a few f32 ulp (see each kernel and its tests).
+
+mod exp;
+mod gelu;
+mod layer_norm;
+mod softmax;
+
+use burn::backend::Flex;
+use burn::prelude::*;
+
+/// GELU (exact erf form) of `x`.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !computes_on_host(&x) {
+        return burn::tensor::activation::gelu(x);
+    }
+    on_host(x, 1, gelu::gelu_slice)
+}
+
+/// Softmax of `x` over dimension `dim`.
+pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    if !computes_on_host(&x) {
+        return burn::tensor::activation::softmax(x, dim);
+    }
+    let dims = x.dims();
+    let (len, inner) = (dims[dim], dims[dim + 1..].iter().product::<usize>());
+    if len == 0 || inner == 0 {
+        return x;
+    }
+    on_host(x, len * inner, move |block| {
+        softmax::softmax_blocks(block, len, inner)
+    })
+}
+
+/// Layer norm of `x` over dimension `dim` (biased variance, `eps` inside the square root),
+/// then the per-channel `weight` and optional `bias` along that dimension.
+///
+/// The host path takes two passes over the data (statistics, then the normalised values)
+/// and normalises any dimension, so the decoder can keep image tokens channel-major
+/// (`B×C×N`) without transposing them. Elsewhere it is written with tensor operations.
+pub fn layer_norm_over<const D: usize>(
+    x: Tensor<D>,
+    dim: usize,
+    weight: Tensor<1>,
+    bias: Option<Tensor<1>>,
+    eps: f64,
+) -> Tensor<D> {
+    layer_norm_of_sum_over(x, None, dim, weight, bias, eps)
+}
+
+/// [`layer_norm_over`] of `x + shift`, `shift` a per-channel vector along `dim` (e.g. the
+/// bias of the operation that made `x`); on the host the sum is never stored.
+pub fn layer_norm_of_sum_over<const D: usize>(
+    x: Tensor<D>,
+    shift: Option<Tensor<1>>,
+    dim: usize,
+    weight: Tensor<1>,
+    bias: Option<Tensor<1>>,
+    eps: f64,
+) -> Tensor<D> {
+    if !computes_on_host(&x) {
+        let x = match shift {
+            Some(shift) => x + along(shift, dim),
+            None => x,
+        };
+        return layer_norm_with_tensor_ops(x, dim, weight, bias, eps);
+    }
+    let dims = x.dims();
+    let (len, inner) = (dims[dim], dims[dim + 1..].iter().product::<usize>());
+    if len == 0 || inner == 0 {
+        return x;
+    }
+    let channels = layer_norm::Channels {
+        shift: shift.map_or_else(|| vec![0.0; len], host_values),
+        weight: host_values(weight),
+        bias: bias.map_or_else(|| vec![0.0; len], host_values),
+    };
+    on_host_whole(x, move |values| {
+        layer_norm::layer_norm(values, len, inner, &channels, eps as f32)
+    })
+}
+
+/// GELU of `x + bias`, `bias` a per-channel vector along `dim`; on the host in one pass.
+pub fn gelu_of_sum_over<const D: usize>(x: Tensor<D>, bias: Tensor<1>, dim: usize) -> Tensor<D> {
+    if !computes_on_host(&x) {
+        return burn::tensor::activation::gelu(x + along(bias, dim));
+    }
+    let dims = x.dims();
+    let (len, inner) = (dims[dim], dims[dim + 1..].iter().product::<usize>());
+    if len == 0 || inner == 0 {
+        return x;
+    }
+    let bias = host_values(bias);
+    on_host(x, len * inner, move |block| {
+        gelu::gelu_of_sum_slice(block, &bias, inner)
+    })
+}
+
+/// A vector of channel values shaped to broadcast along dimension `dim` of a `D`-dimensional
+/// tensor.
+fn along<const D: usize>(values: Tensor<1>, dim: usize) -> Tensor<D> {
+    let mut shape = [1; D];
+    shape[dim] = values.dims()[0];
+    values.reshape(shape)
+}
+
+/// [`layer_norm_over`] with Burn's tensor operations (any backend, differentiable).
+fn layer_norm_with_tensor_ops<const D: usize>(
+    x: Tensor<D>,
+    dim: usize,
+    weight: Tensor<1>,
+    bias: Option<Tensor<1>>,
+    eps: f64,
+) -> Tensor<D> {
+    let mean = x.clone().mean_dim(dim);
+    let centred = x - mean;
+    let var = centred.clone().square().mean_dim(dim);
+    let normed = centred / (var + eps).sqrt();
+    let scaled = normed * along(weight, dim);
+    match bias {
+        Some(bias) => scaled + along(bias, dim),
+        None => scaled,
+    }
+}
+
+/// The values of a small parameter tensor, as f32 on the host.
+fn host_values(x: Tensor<1>) -> Vec<f32> {
+    x.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("converted to f32 just above")
+}
+
+/// Whether `x` lives in host memory on Burn's CPU backend, in f32, outside autodiff.
+fn computes_on_host<const D: usize>(x: &Tensor<D>) -> bool {
+    let device = x.device();
+    !device.is_autodiff() && device == Device::flex() && x.dtype() == burn::tensor::DType::F32
+}
+
+/// Applies `kernel` to the values of `x` (row-major), in parallel over chunks made of whole
+/// `block`s.
+fn on_host<const D: usize>(
+    x: Tensor<D>,
+    block: usize,
+    kernel: impl Fn(&mut [f32]) + Sync + Send,
+) -> Tensor<D> {
+    on_host_whole(x, |values| in_parallel(values, block, kernel))
+}
+
+/// Applies `kernel` to all values of `x` (row-major) at once. A tensor that owns its
+/// contiguous buffer (the usual case: the output of the previous operation) is changed in
+/// place through Burn's backend-extension API (`try_into_primitive::<Flex>`); any other is
+/// read out and written back.
+fn on_host_whole<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) -> Tensor<D> {
+    let Ok(mut flex) = x.try_into_primitive::<Flex>() else {
+        unreachable!("computes_on_host checked that the tensor is on the flex backend")
+    };
+    let layout = flex.layout();
+    let (in_place, n) = (
+        flex.is_unique() && layout.is_contiguous() && layout.start_offset() == 0,
+        layout.num_elements(),
+    );
+    if in_place {
+        kernel(&mut flex.storage_mut::<f32>()[..n]);
+        return Tensor::from_primitive::<Flex>(flex);
+    }
+    let x = Tensor::<D>::from_primitive::<Flex>(flex);
+    let device = x.device();
+    let mut data = x.into_data();
+    match data.as_mut_slice::<f32>() {
+        Ok(values) => kernel(values),
+        Err(_) => unreachable!("computes_on_host checked the dtype"),
+    }
+    Tensor::from_data(data, &device)
+}
+
+/// Runs `kernel` over `values` split into one chunk of whole `block`s per core (the calling
+/// thread alone for small inputs).
+fn in_parallel(values: &mut [f32], block: usize, kernel: impl Fn(&mut [f32]) + Sync + Send) {
+    let blocks = values.len() / block;
+    let threads = threads();
+    if threads > 1 && blocks > 1 && values.len() >= PARALLEL_MIN_ELEMENTS {
+        let chunk = blocks.div_ceil(threads) * block;
+        for_each_chunk(values, chunk, |_, part| kernel(part));
+    } else {
+        kernel(values);
+    }
+}
+
+/// Elements below which threads cost more than they save.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
+
+/// Threads the host kernels may use: Rayon's pool (the one Burn's matrix products use).
+#[cfg(not(target_arch = "wasm32"))]
+fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// In wasm the worker has one thread.
+#[cfg(target_arch = "wasm32")]
+fn threads() -> usize {
+    1
+}
+
+/// Calls `task(i, chunk)` for the `i`-th `size`-long chunk of `values` (the last may be
+/// shorter), on Rayon's pool.
+#[cfg(not(target_arch = "wasm32"))]
+fn for_each_chunk(values: &mut [f32], size: usize, task: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    use rayon::prelude::*;
+    values
+        .par_chunks_mut(size)
+        .enumerate()
+        .for_each(|(i, chunk)| task(i, chunk));
+}
+
+/// In wasm the chunks are processed in order on the worker's thread.
+#[cfg(target_arch = "wasm32")]
+fn for_each_chunk(values: &mut [f32], size: usize, task: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    for (i, chunk) in values.chunks_mut(size).enumerate() {
+        task(i, chunk);
+    }
+}
+
+/// Width of the partial reductions (one AVX2 register of f32).
+const LANES: usize = 8;
+
+/// `op` folded over `values` from `init`, as `LANES` interleaved partial results combined
+/// at the end (so the reduction vectorises).
+#[inline(always)]
+fn reduce_lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut partial = [init; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (p, &v) in partial.iter_mut().zip(chunk) {
+            *p = op(*p, v);
+        }
+    }
+    let mut result = partial.into_iter().fold(init, &op);
+    for &v in tail {
+        result = op(result, v);
+    }
+    result
+}
+
+/// Defines `$name(args…)`: `$body` compiled twice, for the target's baseline instruction set
+/// and with AVX2 (chosen at run time on x86-64). Same arithmetic, same results: Rust never
+/// fuses multiply-adds on its own.
+macro_rules! simd_kernel {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        pub(super) fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            fn avx2($($arg: $ty),*) {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            fn avx512($($arg: $ty),*) {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (detected just above).
+                unsafe { avx512($($arg),*) };
+                return;
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (detected just above).
+                unsafe { avx2($($arg),*) };
+                return;
+            }
+            body($($arg),*)
+        }
+    };
+}
+use simd_kernel;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    fn worst_difference<const D: usize>(ours: Tensor<D>, burn: Tensor<D>) -> f32 {
+        let ours: Vec<f32> = ours.into_data().try_into_vec().unwrap();
+        let burn: Vec<f32> = burn.into_data().try_into_vec().unwrap();
+        ours.iter()
+            .zip(&burn)
+            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+            .fold(0.0f32, f32::max)
+    }
+
+    #[test]
+    fn gelu_on_the_cpu_backend_equals_burn() {
+        let device = Device::flex();
+        let x = Tensor::<3>::random([3, 70, 400], Distribution::Normal(0.0, 3.0), &device);
+        let reference = burn::tensor::activation::gelu(x.clone());
+        // Shared (x is still held), transposed (not contiguous), then owned: in place.
+        let worst = worst_difference(gelu(x.clone()), reference.clone());
+        assert!(worst < 1e-6, "shared: worst difference {worst:e}");
+        let transposed = gelu(x.clone().swap_dims(1, 2)).swap_dims(1, 2);
+        let worst = worst_difference(transposed, reference.clone());
+        assert!(worst < 1e-6, "transposed: worst difference {worst:e}");
+        let owned = x * 1.0;
+        let worst = worst_difference(gelu(owned), reference);
+        assert!(worst < 1e-6, "owned: worst difference {worst:e}");
+    }
+
+    #[test]
+    fn layer_norm_on_the_cpu_backend_equals_the_tensor_operations_over_every_dimension() {
+        let device = Device::flex();
+        let shape = [2, 6, 70, 300];
+        let x = Tensor::<4>::random(shape, Distribution::Normal(1.0, 3.0), &device);
+        for dim in 0..4 {
+            let len = shape[dim];
+            let weight = Tensor::<1>::random([len], Distribution::Normal(1.0, 0.5), &device);
+            let bias = Tensor::<1>::random([len], Distribution::Normal(0.0, 0.5), &device);
+            let reference = layer_norm_with_tensor_ops(
+                x.clone(),
+                dim,
+                weight.clone(),
+                Some(bias.clone()),
+                1e-6,
+            );
+            // Shared (x is still held), transposed (not contiguous), then owned: in place.
+            let shared = layer_norm_over(x.clone(), dim, weight.clone(), Some(bias.clone()), 1e-6);
+            let worst = worst_difference(shared, reference.clone());
+            assert!(
+                worst < 1e-5,
+                "dim {dim}, shared: worst difference {worst:e}"
+            );
+            let swapped = if dim == 3 { 2 } else { 3 };
+            let transposed = layer_norm_over(
+                x.clone().swap_dims(dim, swapped),
+                swapped,
+                weight.clone(),
+                Some(bias.clone()),
+                1e-6,
+            )
+            .swap_dims(dim, swapped);
+            let worst = worst_difference(transposed, reference.clone());
+            assert!(
+                worst < 1e-5,
+                "dim {dim}, transposed: worst difference {worst:e}"
+            );
+            // Owned, and without a bias (added afterwards).
+            let mut bias_shape = [1; 4];
+            bias_shape[dim] = len;
+            let owned = layer_norm_over(x.clone() * 1.0, dim, weight, None, 1e-6)
+                + bias.reshape(bias_shape);
+            let worst = worst_difference(owned, reference);
+            assert!(worst < 1e-5, "dim {dim}, owned: worst difference {worst:e}");
+        }
+    }
+
+    /// Softmax over `dim` of a row-major `shape` in f64.
+    fn softmax_f64(values: &[f32], shape: [usize; 4], dim: usize) -> Vec<f64> {
+        let inner: usize = shape[dim + 1..].iter().product();
+        let (len, block) = (shape[dim], shape[dim] * inner);
+        let mut out = vec![0.0; values.len()];
+        for start in (0..values.len()).step_by(block) {
+            for column in 0..inner {
+                let at = |r: usize| start + r * inner + column;
+                let max = (0..len)
+                    .map(|r| values[at(r)] as f64)
+                    .fold(f64::MIN, f64::max);
+                let sum: f64 = (0..len).map(|r| (values[at(r)] as f64 - max).exp()).sum();
+                for r in 0..len {
+                    out[at(r)] = (values[at(r)] as f64 - max).exp() / sum;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn softmax_on_the_cpu_backend_matches_an_f64_softmax_over_every_dimension() {
+        let device = Device::flex();
+        // Large enough to be split across threads.
+        let shape = [2, 8, 9, 4100];
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 4.0), &device);
+        let values: Vec<f32> = x.clone().into_data().try_into_vec().unwrap();
+        for dim in 0..4 {
+            let ours: Vec<f32> = softmax(x.clone(), dim).into_data().try_into_vec().unwrap();
+            let worst = ours
+                .iter()
+                .zip(softmax_f64(&values, shape, dim))
+                .filter(|(_, want)| *want > 1e-30)
+                .map(|(&got, want)| (got as f64 - want).abs() / want)
+                .fold(0.0, f64::max);
+            // Burn's own softmax is off by 1e-5 here (a sequential f32 sum of 4100 terms).
+            assert!(worst < 5e-6, "dim {dim}: relative error {worst:e}");
+        }
+    }
+}
