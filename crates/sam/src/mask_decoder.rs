@@ -1,6 +1,8 @@
 //! Mask decoder (the official `modeling/mask_decoder.py`): predicts masks and their
 //! quality from an image embedding and prompt embeddings.
 
+use std::ops::Range;
+
 use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
@@ -180,21 +182,29 @@ impl MaskDecoder {
         multimask_output: bool,
         first_block: Option<&FirstBlockProjections>,
     ) -> DecoderOutput {
-        let (masks, iou) =
-            self.predict_masks(image_embeddings, image_pe, sparse, dense, first_block);
         let num_mask_tokens = self.output_hypernetworks_mlps.len();
-        let (start, count) = if multimask_output {
-            (1, num_mask_tokens - 1)
+        let selected = if multimask_output {
+            1..num_mask_tokens
         } else {
-            (0, 1)
+            0..1
         };
+        let (low_res_masks, iou_predictions) = self.predict_masks(
+            image_embeddings,
+            image_pe,
+            sparse,
+            dense,
+            first_block,
+            selected,
+        );
         DecoderOutput {
-            low_res_masks: masks.narrow(1, start, count),
-            iou_predictions: iou.narrow(1, start, count),
+            low_res_masks,
+            iou_predictions,
         }
     }
 
-    /// All `1 + num_multimask_outputs` masks `B×M×4h×4w` and their IoU `B×M`.
+    /// The masks of the mask tokens `selected` (of `1 + num_multimask_outputs`),
+    /// `B×M×4h×4w`, and their IoU `B×M`. Only the selected masks are computed from the
+    /// upscaled features.
     pub fn predict_masks(
         &self,
         image_embeddings: Tensor<4>,
@@ -202,6 +212,7 @@ impl MaskDecoder {
         sparse: Tensor<3>,
         dense: Tensor<4>,
         first_block: Option<&FirstBlockProjections>,
+        selected: Range<usize>,
     ) -> (Tensor<4>, Tensor<2>) {
         let [b, _, _] = sparse.dims();
         let output_tokens = Tensor::cat(
@@ -225,16 +236,15 @@ impl MaskDecoder {
 
         let upscaled = self.output_upscaling.forward(src);
 
-        let hyper_in: Vec<Tensor<2>> = self
-            .output_hypernetworks_mlps
+        let hyper_in: Vec<Tensor<2>> = self.output_hypernetworks_mlps[selected.clone()]
             .iter()
-            .enumerate()
-            .map(|(i, mlp)| mlp.forward(hs.clone().narrow(1, 1 + i, 1).squeeze_dim::<2>(1)))
+            .zip(selected.clone())
+            .map(|(mlp, i)| mlp.forward(hs.clone().narrow(1, 1 + i, 1).squeeze_dim::<2>(1)))
             .collect();
         let hyper_in: Tensor<4> = Tensor::stack::<3>(hyper_in, 1).unsqueeze_dim(1);
         let masks = interleave_subpixels(hyper_in.matmul(upscaled), [h, w]);
         let iou = self.iou_prediction_head.forward(iou_token_out);
-        (masks, iou)
+        (masks, iou.narrow(1, selected.start, selected.len()))
     }
 }
 
