@@ -9,7 +9,7 @@ use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
 use crate::common::{LayerNorm2d, Mlp};
-use crate::kernels::{gelu, gelu_of_sum_over};
+use crate::kernels::{gelu, gelu_of_sum_over, matmul};
 use crate::transformer::{FirstBlockProjections, TwoWayTransformer, TwoWayTransformerConfig};
 
 /// Sizes of the mask decoder.
@@ -122,7 +122,7 @@ fn conv_transpose_2x2(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
         .val()
         .permute([2, 3, 1, 0])
         .reshape([1, 1, 4 * cout, cin]);
-    taps.matmul(x).reshape([b, g * 4, cout, n])
+    matmul(taps, x).reshape([b, g * 4, cout, n])
 }
 
 /// Masks computed per sub-pixel group (`B×16×M×N` over an `H×W` grid, groups as in
@@ -242,7 +242,7 @@ impl MaskDecoder {
             .map(|(mlp, i)| mlp.forward(hs.clone().narrow(1, 1 + i, 1).squeeze_dim::<2>(1)))
             .collect();
         let hyper_in: Tensor<4> = Tensor::stack::<3>(hyper_in, 1).unsqueeze_dim(1);
-        let masks = interleave_subpixels(hyper_in.matmul(upscaled), [h, w]);
+        let masks = interleave_subpixels(matmul(hyper_in, upscaled), [h, w]);
         let iou = self.iou_prediction_head.forward(iou_token_out);
         (masks, iou.narrow(1, selected.start, selected.len()))
     }

@@ -6,7 +6,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
 use crate::common::{MlpActivation, MlpBlock, layer_norm_module_of_sum_over};
-use crate::kernels::softmax;
+use crate::kernels::{add, matmul, softmax};
 
 /// Epsilon of the transformer's layer norms (`nn.LayerNorm`'s default, also
 /// [`LayerNormConfig`]'s).
@@ -173,8 +173,8 @@ impl Attention {
         let scale = 1.0 / (hd as f64).sqrt();
         let q = self.separate_heads(self.q_proj.forward(q));
         let wk = self.weight_per_head(&self.k_proj).swap_dims(2, 3);
-        let scores = (q.matmul(wk) * scale).reshape([b, heads * n, c]).matmul(k);
-        let attended = softmax(scores, 2).matmul(v.swap_dims(1, 2));
+        let scores = matmul((q.matmul(wk) * scale).reshape([b, heads * n, c]), k);
+        let attended = matmul(softmax(scores, 2), v.swap_dims(1, 2));
         let out = attended
             .reshape([b, heads, n, c])
             .matmul(self.weight_per_head(&self.v_proj))
@@ -209,7 +209,7 @@ impl Attention {
         let wq = self.weight_per_head(&self.q_proj).swap_dims(2, 3);
         let bq = self.bias_per_head(&self.q_proj);
         let shift = (bq.matmul(k.clone().swap_dims(2, 3)) * scale).reshape([b, heads * n, 1]);
-        let scores = (k.matmul(wq) * scale).reshape([b, heads * n, c]).matmul(q) + shift;
+        let scores = matmul((k.matmul(wq) * scale).reshape([b, heads * n, c]), q) + shift;
         let weights = softmax(scores.reshape([b, heads, n, big_n]), 2);
         (self.image_output(weights, v), self.out_bias())
     }
@@ -233,9 +233,10 @@ impl Attention {
             .reshape([heads, hd, c])
             .unsqueeze::<4>();
         let per_token = values.matmul(wo).reshape([b, heads * n, c]);
-        per_token
-            .swap_dims(1, 2)
-            .matmul(weights.reshape([b, heads * n, big_n]))
+        matmul(
+            per_token.swap_dims(1, 2),
+            weights.reshape([b, heads * n, big_n]),
+        )
     }
 
     /// `linear` applied to every channel-major image token: `x`: `B×C×N` →
@@ -243,7 +244,7 @@ impl Attention {
     fn project_image(&self, linear: &Linear, x: Tensor<3>) -> Tensor<4> {
         let [b, _, big_n] = x.dims();
         let (internal, hd) = self.widths();
-        let projected = linear.weight.val().transpose().unsqueeze::<3>().matmul(x);
+        let projected = matmul(linear.weight.val().transpose().unsqueeze::<3>(), x);
         let projected = match &linear.bias {
             Some(bias) => projected + bias.val().reshape([1, internal, 1]),
             None => projected,
@@ -263,8 +264,8 @@ impl Attention {
         let [b, n, _] = q.dims();
         let (internal, hd) = self.widths();
         let q = self.separate_heads(self.q_proj.forward(q));
-        let weights = softmax(q.matmul(keys) / (hd as f64).sqrt(), 3);
-        let out = weights.matmul(values.swap_dims(2, 3));
+        let weights = softmax(matmul(q, keys) / (hd as f64).sqrt(), 3);
+        let out = matmul(weights, values.swap_dims(2, 3));
         self.out_proj
             .forward(out.swap_dims(1, 2).reshape([b, n, internal]))
     }
@@ -280,7 +281,7 @@ impl Attention {
         let (_, hd) = self.widths();
         let k = self.separate_heads(self.k_proj.forward(k));
         let v = self.separate_heads(self.v_proj.forward(v));
-        let weights = softmax(k.matmul(queries) / (hd as f64).sqrt(), 2);
+        let weights = softmax(matmul(k, queries) / (hd as f64).sqrt(), 2);
         (self.image_output(weights, v), self.out_bias())
     }
 }
@@ -373,7 +374,7 @@ impl TwoWayAttentionBlock {
 
         // `keys + key_pe` is used by both cross-attentions (the keys do not change in
         // between) unless both are projected already.
-        let keys_with_pe = projected.is_none().then(|| keys.clone() + key_pe);
+        let keys_with_pe = projected.is_none().then(|| add(keys.clone(), key_pe));
         let q = queries.clone() + query_pe.clone();
         let attended = match (projected, &keys_with_pe) {
             (Some(p), _) => self.cross_attn_token_to_image.tokens_to_projected_image(
@@ -409,7 +410,7 @@ impl TwoWayAttentionBlock {
         };
         let keys = layer_norm_module_of_sum_over(
             &self.norm4,
-            keys + attended,
+            add(keys, attended),
             out_bias,
             1,
             LAYER_NORM_EPS,
@@ -460,7 +461,7 @@ impl TwoWayTransformer {
             );
         }
         let q = queries.clone() + point_embedding;
-        let k = keys.clone() + image_pe;
+        let k = add(keys.clone(), image_pe);
         let queries = queries
             + self
                 .final_attn_token_to_image

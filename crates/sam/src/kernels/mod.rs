@@ -15,9 +15,11 @@
 mod exp;
 mod gelu;
 mod layer_norm;
+mod matmul;
 mod softmax;
 
 use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
 
 /// GELU (exact erf form) of `x`.
@@ -105,6 +107,81 @@ pub fn gelu_of_sum_over<const D: usize>(x: Tensor<D>, bias: Tensor<1>, dim: usiz
     on_host(x, len * inner, move |block| {
         gelu::gelu_of_sum_slice(block, &bias, inner)
     })
+}
+
+/// Matrix product of `a` (`…×m×k`) and `b` (`…×k×n`), as Burn's `matmul` (batch dimensions
+/// of size 1 broadcast). On the host the `gemm` crate writes it straight into a new buffer,
+/// without flex's zero-filling and re-aligning copy of every product.
+pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
+    if !computes_on_host(&a) || !computes_on_host(&b) {
+        return a.matmul(b);
+    }
+    let (a, b) = (into_flex(a), into_flex(b));
+    match matmul::matmul(&a, &b) {
+        Some((values, shape)) => Tensor::from_data(TensorData::new(values, shape), &Device::flex()),
+        None => Tensor::from_primitive::<Flex>(a).matmul(Tensor::from_primitive::<Flex>(b)),
+    }
+}
+
+/// The flex tensor behind `x` (checked by [`computes_on_host`]).
+fn into_flex<const D: usize>(x: Tensor<D>) -> FlexTensor {
+    match x.try_into_primitive::<Flex>() {
+        Ok(flex) => flex,
+        Err(_) => unreachable!("computes_on_host checked that the tensor is on the flex backend"),
+    }
+}
+
+/// `a + b` for tensors of the same shape. On the host the sum is written into a buffer one of
+/// them owns (or a new one), on all cores; flex adds on one thread.
+pub fn add<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
+    if a.dims() != b.dims() || !computes_on_host(&a) || !computes_on_host(&b) {
+        return a + b;
+    }
+    let (mut a, mut b) = (into_flex(a), into_flex(b));
+    if !owns_contiguous(&a) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    if !is_plain(&a) || !is_plain(&b) {
+        return Tensor::from_primitive::<Flex>(a) + Tensor::from_primitive::<Flex>(b);
+    }
+    let n = a.layout().num_elements();
+    if owns_contiguous(&a) {
+        add_into(&mut a.storage_mut::<f32>()[..n], &b.storage::<f32>()[..n]);
+        return Tensor::from_primitive::<Flex>(a);
+    }
+    // Both are shared: a new buffer.
+    let shape = a.layout().shape().clone();
+    let mut sum = a.storage::<f32>()[..n].to_vec();
+    add_into(&mut sum, &b.storage::<f32>()[..n]);
+    Tensor::from_data(TensorData::new(sum, shape), &Device::flex())
+}
+
+/// `sum += addend`, element by element, on all cores.
+fn add_into(sum: &mut [f32], addend: &[f32]) {
+    let size = sum.len().div_ceil(threads()).max(PARALLEL_MIN_ELEMENTS);
+    for_each_chunk(sum, size, |i, chunk| {
+        add_slice(chunk, &addend[i * size..i * size + chunk.len()])
+    });
+}
+
+simd_kernel! {
+    /// `sum[i] += addend[i]`.
+    fn add_slice(sum: &mut [f32], addend: &[f32]) {
+        for (s, &a) in sum.iter_mut().zip(addend) {
+            *s += a;
+        }
+    }
+}
+
+/// Whether `x`'s values are its buffer's, contiguous from the start, in row-major order.
+fn is_plain(x: &FlexTensor) -> bool {
+    let layout = x.layout();
+    layout.is_contiguous() && layout.start_offset() == 0
+}
+
+/// [`is_plain`], and no other tensor shares the buffer (so it can be written in place).
+fn owns_contiguous(x: &FlexTensor) -> bool {
+    x.is_unique() && is_plain(x)
 }
 
 /// A vector of channel values shaped to broadcast along dimension `dim` of a `D`-dimensional
@@ -369,6 +446,48 @@ mod tests {
             let worst = worst_difference(owned, reference);
             assert!(worst < 1e-5, "dim {dim}, owned: worst difference {worst:e}");
         }
+    }
+
+    #[test]
+    fn matmul_on_the_cpu_backend_equals_burn_for_strided_and_broadcast_operands() {
+        let device = Device::flex();
+        let random =
+            |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let cases = [
+            // Plain; the left operand broadcast over both batch dimensions.
+            (random([2, 3, 5, 7]), random([2, 3, 7, 4])),
+            (random([1, 1, 5, 7]), random([2, 3, 7, 4])),
+            // Transposed views (rows and columns strided) and a right operand broadcast.
+            (
+                random([2, 3, 7, 5]).swap_dims(2, 3),
+                random([1, 3, 4, 7]).swap_dims(2, 3),
+            ),
+            // A narrowed view (offset into its buffer).
+            (random([2, 3, 9, 7]).narrow(2, 2, 5), random([2, 3, 7, 4])),
+        ];
+        for (i, (a, b)) in cases.into_iter().enumerate() {
+            let reference = a.clone().matmul(b.clone());
+            let worst = worst_difference(matmul(a, b), reference);
+            assert!(worst < 1e-6, "case {i}: worst difference {worst:e}");
+        }
+    }
+
+    #[test]
+    fn add_on_the_cpu_backend_equals_burn_whoever_owns_the_buffers() {
+        let device = Device::flex();
+        let a = Tensor::<3>::random([3, 70, 400], Distribution::Normal(0.0, 1.0), &device);
+        let b = Tensor::<3>::random([3, 70, 400], Distribution::Normal(0.0, 1.0), &device);
+        let reference = a.clone() + b.clone();
+        // Both shared; the second owned; the first owned; a transposed view.
+        let worst = worst_difference(add(a.clone(), b.clone()), reference.clone());
+        assert!(worst == 0.0, "shared: worst difference {worst:e}");
+        let worst = worst_difference(add(a.clone(), b.clone() * 1.0), reference.clone());
+        assert!(worst == 0.0, "second owned: worst difference {worst:e}");
+        let worst = worst_difference(add(a.clone() * 1.0, b.clone()), reference.clone());
+        assert!(worst == 0.0, "first owned: worst difference {worst:e}");
+        let transposed = add(a.swap_dims(1, 2), b.swap_dims(1, 2)).swap_dims(1, 2);
+        let worst = worst_difference(transposed, reference);
+        assert!(worst == 0.0, "transposed: worst difference {worst:e}");
     }
 
     /// Softmax over `dim` of a row-major `shape` in f64.
