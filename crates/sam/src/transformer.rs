@@ -264,7 +264,8 @@ impl Attention {
         let [b, n, _] = q.dims();
         let (internal, hd) = self.widths();
         let q = self.separate_heads(self.q_proj.forward(q));
-        let weights = softmax(matmul(q, keys) / (hd as f64).sqrt(), 3);
+        // The scale on the small side (for SAM's 16-wide heads a power of two: exact).
+        let weights = softmax(matmul(q / (hd as f64).sqrt(), keys), 3);
         let out = matmul(weights, values.swap_dims(2, 3));
         self.out_proj
             .forward(out.swap_dims(1, 2).reshape([b, n, internal]))
@@ -281,7 +282,7 @@ impl Attention {
         let (_, hd) = self.widths();
         let k = self.separate_heads(self.k_proj.forward(k));
         let v = self.separate_heads(self.v_proj.forward(v));
-        let weights = softmax(matmul(k, queries) / (hd as f64).sqrt(), 2);
+        let weights = softmax(matmul(k / (hd as f64).sqrt(), queries), 2);
         (self.image_output(weights, v), self.out_bias())
     }
 }
