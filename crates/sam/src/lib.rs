@@ -6,7 +6,8 @@
 //! [`prompt_encoder`], [`transformer`], [`mask_decoder`], [`sam`]; the registry
 //! [`build_sam`]; the facade [`predictor`]; image/coordinate [`transforms`]; the embedding
 //! wire format [`embedding_codec`] shared with the server and the browser; interactive
-//! click-by-click decoding in [`session`].
+//! click-by-click decoding in [`session`]; host kernels for Burn's CPU backend (matrix
+//! products, GELU, softmax, layer norm, sums) in [`kernels`].
 //! The crate does no I/O; [`checkpoint`] (feature `pytorch`, native) reads `.pth` files
 //! through burn-store.
 

@@ -30,56 +30,120 @@ pub(super) fn matmul(a: &FlexTensor, b: &FlexTensor) -> Option<(Vec<f32>, Vec<us
     out_dims.extend([m, n]);
 
     let (a_strides, b_strides) = (a.layout().strides(), b.layout().strides());
-    let (a_values, b_values) = (a.storage::<f32>(), b.storage::<f32>());
-    let mut out: Vec<f32> = Vec::with_capacity(total);
-    for batch in 0..batches {
-        let (mut a_at, mut b_at) = (
-            a.layout().start_offset() as isize,
-            b.layout().start_offset() as isize,
-        );
-        let mut rest = batch;
-        for d in (0..rank - 2).rev() {
-            let index = rest % out_dims[d];
-            rest /= out_dims[d];
-            if a_dims[d] != 1 {
-                a_at += index as isize * a_strides[d];
-            }
-            if b_dims[d] != 1 {
-                b_at += index as isize * b_strides[d];
-            }
-        }
-        // SAFETY: `a_at`/`b_at` with the layouts' strides address elements of their tensors'
-        // buffers (flex's layouts stay inside their storage); `out` has room for `total`
-        // values and this batch writes `m × n` of them at `batch · m · n`, row-major, without
-        // reading them (`read_dst = false`): every value of `out` is written once before
-        // `set_len` below.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr().add(batch * m * n),
-                1,
-                n as isize,
-                false,
-                a_values.as_ptr().offset(a_at),
-                a_strides[rank - 1],
-                a_strides[rank - 2],
-                b_values.as_ptr().offset(b_at),
-                b_strides[rank - 1],
-                b_strides[rank - 2],
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism(),
+    // Where each batch's matrices start in the operands' buffers.
+    let starts: Vec<(isize, isize)> = (0..batches)
+        .map(|batch| {
+            let mut at = (
+                a.layout().start_offset() as isize,
+                b.layout().start_offset() as isize,
             );
+            let mut rest = batch;
+            for d in (0..rank - 2).rev() {
+                let index = (rest % out_dims[d]) as isize;
+                rest /= out_dims[d];
+                if a_dims[d] != 1 {
+                    at.0 += index * a_strides[d];
+                }
+                if b_dims[d] != 1 {
+                    at.1 += index * b_strides[d];
+                }
+            }
+            at
+        })
+        .collect();
+    let mut out: Vec<f32> = Vec::with_capacity(total);
+    let product = Product {
+        a: a.storage::<f32>().as_ptr(),
+        b: b.storage::<f32>().as_ptr(),
+        out: out.as_mut_ptr(),
+        sizes: [m, k, n],
+        a_strides: [a_strides[rank - 2], a_strides[rank - 1]],
+        b_strides: [b_strides[rank - 2], b_strides[rank - 1]],
+    };
+    // SAFETY (both branches): the starts with the layouts' strides address elements of the
+    // operands' buffers (flex's layouts stay inside their storage); batch `i` writes the
+    // `m × n` values at `i · m · n` of `out`'s capacity, so batches never overlap, and every
+    // one of the `total` values is written once before `set_len` below.
+    if batches > 1 && m * n * k < BATCH_PARALLEL_WORK {
+        run_batches(batches, |batch| unsafe {
+            product.batch(batch, starts[batch], gemm::Parallelism::None)
+        });
+    } else {
+        for (batch, &start) in starts.iter().enumerate() {
+            unsafe { product.batch(batch, start, parallelism()) };
         }
     }
     // SAFETY: all `total` values were written by the products above.
     unsafe { out.set_len(total) };
     Some((out, out_dims))
+}
+
+/// Work (`m·k·n`) below which one product does not use several threads: the batches of a
+/// batched product are then shared among them instead (as flex does).
+const BATCH_PARALLEL_WORK: usize = 192 * 192 * 192;
+
+/// One batched product's operands and output, as `gemm` takes them.
+struct Product {
+    a: *const f32,
+    b: *const f32,
+    out: *mut f32,
+    /// `[m, k, n]`.
+    sizes: [usize; 3],
+    /// Row and column strides of `a` and of `b`.
+    a_strides: [isize; 2],
+    b_strides: [isize; 2],
+}
+
+// SAFETY: the pointers are only used by `Product::batch`, whose callers write disjoint parts
+// of the output and only read the operands.
+unsafe impl Sync for Product {}
+
+impl Product {
+    /// Batch `batch` (its matrices starting at `start` in `a` and `b`) into its `m × n`
+    /// block of the output.
+    ///
+    /// # Safety
+    /// `start` with the strides must address elements of the operands, the output must have
+    /// room for batch `batch`, and no other thread may write that block at the same time.
+    unsafe fn batch(&self, batch: usize, start: (isize, isize), parallelism: gemm::Parallelism) {
+        let [m, k, n] = self.sizes;
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                self.out.add(batch * m * n),
+                1,
+                n as isize,
+                false,
+                self.a.offset(start.0),
+                self.a_strides[1],
+                self.a_strides[0],
+                self.b.offset(start.1),
+                self.b_strides[1],
+                self.b_strides[0],
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+}
+
+/// Runs `task` for every batch, on Rayon's pool.
+#[cfg(not(target_arch = "wasm32"))]
+fn run_batches(batches: usize, task: impl Fn(usize) + Sync + Send) {
+    use rayon::prelude::*;
+    (0..batches).into_par_iter().for_each(task);
+}
+
+/// In wasm the batches run in order on the worker's thread.
+#[cfg(target_arch = "wasm32")]
+fn run_batches(batches: usize, task: impl Fn(usize) + Sync + Send) {
+    (0..batches).for_each(task);
 }
 
 /// `gemm`'s threads: Rayon's pool (it runs small products on one thread by itself).
