@@ -254,16 +254,19 @@ mod tests {
     use burn::module::Param;
     use burn::tensor::Distribution;
 
+    /// A 2×2 stride-2 transposed convolution (random weights and bias), as in the upscaling.
+    fn conv_2x2(c_in: usize, c_out: usize, device: &Device) -> ConvTranspose2d {
+        ConvTranspose2dConfig::new([c_in, c_out], [2, 2])
+            .with_stride([2, 2])
+            .init(device)
+    }
+
     /// Both transposed convolutions as matrix products, then the masks interleaved, equal
     /// Burn's `ConvTranspose2d` followed by the official `hyper_in @ upscaled`.
     #[test]
     fn subpixel_upscaling_equals_transposed_convolutions() {
         let device = Device::flex();
-        let conv = |c_in, c_out| {
-            ConvTranspose2dConfig::new([c_in, c_out], [2, 2])
-                .with_stride([2, 2])
-                .init(&device)
-        };
+        let conv = |c_in, c_out| conv_2x2(c_in, c_out, &device);
         let (conv_t1, conv_t2) = (conv(8, 6), conv(6, 4));
         let (b, h, w, masks) = (2, 3, 5, 3);
         let x = Tensor::<4>::random([b, 8, h, w], Distribution::Normal(0.0, 1.0), &device);
@@ -292,11 +295,7 @@ mod tests {
     #[test]
     fn output_upscaling_equals_the_official_layers() {
         let device = Device::flex();
-        let conv = |c_in, c_out| {
-            ConvTranspose2dConfig::new([c_in, c_out], [2, 2])
-                .with_stride([2, 2])
-                .init(&device)
-        };
+        let conv = |c_in, c_out| conv_2x2(c_in, c_out, &device);
         let norm = LayerNorm2d {
             weight: Param::from_tensor(Tensor::random(
                 [6],

@@ -240,15 +240,9 @@ fn on_host<const D: usize>(
 /// place through Burn's backend-extension API (`try_into_primitive::<Flex>`); any other is
 /// read out and written back.
 fn on_host_whole<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) -> Tensor<D> {
-    let Ok(mut flex) = x.try_into_primitive::<Flex>() else {
-        unreachable!("computes_on_host checked that the tensor is on the flex backend")
-    };
-    let layout = flex.layout();
-    let (in_place, n) = (
-        flex.is_unique() && layout.is_contiguous() && layout.start_offset() == 0,
-        layout.num_elements(),
-    );
-    if in_place {
+    let mut flex = into_flex(x);
+    let n = flex.layout().num_elements();
+    if owns_contiguous(&flex) {
         kernel(&mut flex.storage_mut::<f32>()[..n]);
         return Tensor::from_primitive::<Flex>(flex);
     }
