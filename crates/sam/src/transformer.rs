@@ -328,6 +328,14 @@ impl FirstBlockProjections {
     }
 }
 
+/// What a block's cross-attentions read of the image tokens.
+enum ImageSide<'a> {
+    /// The first block's prepared projections.
+    Projected(&'a FirstBlockProjections),
+    /// The image tokens plus their positional encoding, projected by each attention.
+    WithPe(Box<Tensor<3>>),
+}
+
 /// One block: self-attention on tokens, token→image, MLP, image→token.
 #[derive(Module, Debug)]
 pub struct TwoWayAttentionBlock {
@@ -373,42 +381,39 @@ impl TwoWayAttentionBlock {
         };
         let queries = self.norm1.forward(queries);
 
-        // `keys + key_pe` is used by both cross-attentions (the keys do not change in
-        // between) unless both are projected already.
-        let keys_with_pe = projected.is_none().then(|| add(keys.clone(), key_pe));
-        let q = queries.clone() + query_pe.clone();
-        let attended = match (projected, &keys_with_pe) {
-            (Some(p), _) => self.cross_attn_token_to_image.tokens_to_projected_image(
-                q,
-                p.keys.clone(),
-                p.values.clone(),
-            ),
-            (None, Some(keys_with_pe)) => self.cross_attn_token_to_image.tokens_to_image(
-                q,
-                keys_with_pe.clone(),
-                keys.clone(),
-            ),
-            (None, None) => unreachable!("computed when nothing is projected"),
+        // Without the prepared projections, `keys + key_pe` is used by both cross-attentions
+        // (the keys do not change in between).
+        let image = match projected {
+            Some(p) => ImageSide::Projected(p),
+            None => ImageSide::WithPe(Box::new(add(keys.clone(), key_pe))),
         };
+        let q = queries.clone() + query_pe.clone();
+        let attended =
+            match &image {
+                ImageSide::Projected(p) => self
+                    .cross_attn_token_to_image
+                    .tokens_to_projected_image(q, p.keys.clone(), p.values.clone()),
+                ImageSide::WithPe(keys_with_pe) => self.cross_attn_token_to_image.tokens_to_image(
+                    q,
+                    (**keys_with_pe).clone(),
+                    keys.clone(),
+                ),
+            };
         let queries = self.norm2.forward(queries + attended);
 
         let queries = queries.clone() + self.mlp.forward(queries);
         let queries = self.norm3.forward(queries);
 
         let q = queries.clone() + query_pe;
-        let (attended, out_bias) = match (projected, keys_with_pe) {
-            (Some(p), _) => self.cross_attn_image_to_token.projected_image_to_tokens(
-                p.queries.clone(),
-                q,
-                queries.clone(),
-            ),
-            (None, Some(keys_with_pe)) => self.cross_attn_image_to_token.image_to_tokens_parts(
-                keys_with_pe,
-                q,
-                queries.clone(),
-            ),
-            (None, None) => unreachable!("computed when nothing is projected"),
-        };
+        let (attended, out_bias) =
+            match image {
+                ImageSide::Projected(p) => self
+                    .cross_attn_image_to_token
+                    .projected_image_to_tokens(p.queries.clone(), q, queries.clone()),
+                ImageSide::WithPe(keys_with_pe) => self
+                    .cross_attn_image_to_token
+                    .image_to_tokens_parts(*keys_with_pe, q, queries.clone()),
+            };
         let keys = layer_norm_module_of_sum_over(
             &self.norm4,
             add(keys, attended),
