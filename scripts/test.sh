@@ -15,6 +15,8 @@ log "clippy (-D warnings)"
 cargo clippy --release --workspace --all-targets --features samscope-sam/pytorch -- -D warnings
 log "clippy of the viewer for wasm32-unknown-unknown (-D warnings)"
 cargo clippy --release -p samscope-viewer --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --release -p samscope-viewer --target wasm32-unknown-unknown --features worker -- -D warnings
+cargo clippy --release -p samscope-viewer --target wasm32-unknown-unknown --features webgpu -- -D warnings
 scripts/build-web.sh --with-browser
 export SAMSCOPE_WEB_DIR="$ROOT/dist"
 log "tests"

@@ -2,8 +2,8 @@
 # Tools that build and test the browser viewer, each installed once at a pinned version
 # (idempotent; Trunk is told never to download anything itself):
 #   trunk 0.21.14, wasm-bindgen-cli at Cargo.lock's wasm-bindgen version, wasm-opt 132
-#   (npm's binaryen; Debian's 108 breaks the bundle), and Chromium + chromedriver (apt)
-#   for the browser tests (`--with-browser`).
+#   (npm's binaryen; Debian's 108 breaks the bundle), brotli (apt) for the precompressed
+#   bundle, and Chromium + chromedriver (apt) for the browser tests (`--with-browser`).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -28,6 +28,11 @@ if ! "$NPM_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "vers
   log "installing wasm-opt $BINARYEN_VERSION and onnxruntime-web (npm)"
   mkdir -p "$NPM_DIR"
   (cd "$NPM_DIR" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" "onnxruntime-web@1.30.0")
+fi
+if ! command -v brotli >/dev/null && command -v apt-get >/dev/null; then
+  log "installing brotli (apt; the bundle is served precompressed)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli
 fi
 if $want_browser && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
   log "installing Chromium (apt)"

@@ -219,7 +219,7 @@ async function run() {
   let script = q.get("worker");
   if (!script && BURN) {
     const boot = await fetch("./decoder-worker-boot.js", { method: "HEAD" });
-    script = boot.ok ? "./decoder-worker-boot.js" : "./decoder-worker_loader.js";
+    script = boot.ok ? `./decoder-worker-boot.js?backend=${BACKEND}` : "./decoder-worker_loader.js";
   }
   result.worker_script = script;
   const worker = BURN ? new DecoderWorker(script) : null;

@@ -11,7 +11,8 @@
 //! over the 24 prompts, default 3), `SAMSCOPE_BENCH_WEBGPU_REPS` (default 1),
 //! `SAMSCOPE_BENCH_BACKENDS` (default `cpu,webgpu`). Results go to stdout (a Markdown table)
 //! and `$SAMSCOPE_HOME/bench/browser-<backend>.json`; the f16 decoder the viewer downloads is
-//! copied to `$SAMSCOPE_HOME/bench/decoder.f16.safetensors` for the size measurement.
+//! copied to `$SAMSCOPE_HOME/bench/decoder.f16.safetensors`. Then, per backend, a first visit
+//! of the viewer in a fresh browser context: what it downloaded until the decoder was ready.
 
 mod support;
 
@@ -57,7 +58,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn assemble_web_dir(dir: &Path) {
     let dist = env_path("SAMSCOPE_WEB_DIR", root().join("dist"));
     assert!(
-        dist.join("decoder-worker.js").is_file(),
+        dist.join("decoder-worker-cpu.js").is_file(),
         "no viewer bundle in {} — build it with scripts/build-web.sh",
         dist.display()
     );
@@ -131,6 +132,38 @@ fn run_page(server: &Server, backend: &str, reps: usize) -> Value {
     result
 }
 
+/// A first visit of the viewer (`/?backend=…`, fresh browser context) until its decoder is
+/// ready: every response Chromium received, with the bytes that came over the wire, as a
+/// Markdown table.
+fn first_visit_download(server: &Server, backend: &str) -> String {
+    let mut browser = Browser::launch(backend == "webgpu");
+    let context = browser.call(None, "Target.createBrowserContext", serde_json::json!({}));
+    let page = browser.open_recording_downloads(
+        &format!("{}/?backend={backend}", server.url),
+        context["browserContextId"].as_str(),
+    );
+    browser.wait_for(
+        &page,
+        "typeof window.samscopeState === 'function' && JSON.parse(window.samscopeState()).decoder_ready",
+        Duration::from_secs(600),
+    );
+    let mut downloads = browser.downloads(&page);
+    downloads.sort_by_key(|d| std::cmp::Reverse(d.bytes));
+    let total: u64 = downloads.iter().map(|d| d.bytes).sum();
+    let mut table = format!(
+        "\nFirst visit, `?backend={backend}` (bytes received, as sent):\n\n| response | encoding | bytes |\n|---|---|---|\n"
+    );
+    for d in &downloads {
+        let path = d.url.trim_start_matches(&server.url);
+        table += &format!("| `{path}` | {} | {} |\n", d.encoding, d.bytes);
+    }
+    table += &format!(
+        "| **total** | | **{total}** ({:.2} MiB) |\n",
+        total as f64 / 1048576.0
+    );
+    table
+}
+
 fn ms(v: &Value) -> String {
     v.as_f64()
         .map(|x| format!("{x:.1}"))
@@ -200,6 +233,12 @@ fn browser_decoder_benchmark() {
     if let Some(f16) = server.f16_decoder() {
         std::fs::copy(&f16, out.join("decoder.f16.safetensors")).unwrap();
     }
+    let download_tables: Vec<String> = backends
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(|backend| first_visit_download(&server, backend))
+        .collect();
 
     println!(
         "\n| page | engine | clicks | median ms/click | p90 ms | worker decode median ms | vs ORT (median) | masks vs ORT: min IoU / min IoU (≥ 100 px) / max pixels differing |"
@@ -218,6 +257,9 @@ fn browser_decoder_benchmark() {
             r["max_score_diff"].as_f64().unwrap_or(f64::NAN),
             r["fallback_reason"]
         );
+    }
+    for table in &download_tables {
+        println!("{table}");
     }
     // Same decoder, same inputs: the best candidates may differ only in pixels whose logit
     // sits at the threshold (f32 rounding), a handful per mask.

@@ -181,6 +181,35 @@ fn artifacts() -> PathBuf {
     dir
 }
 
+/// What a first visit on the CPU backend downloaded, as Chromium received it: the page's
+/// and the CPU worker's wasm brotli-compressed, the weights as compressed byte planes, and
+/// nothing of the WebGPU worker.
+fn check_first_visit_download(browser: &mut Browser, page: &Page) {
+    let downloads = browser.downloads(page);
+    for (name, ending) in [
+        ("/samscope-viewer-", "_bg.wasm"),
+        ("/decoder-worker-cpu", "_bg.wasm"),
+        ("/decoder.safetensors", "layout=planes"),
+    ] {
+        let download = downloads
+            .iter()
+            .find(|d| d.url.contains(name) && d.url.ends_with(ending))
+            .unwrap_or_else(|| panic!("no download of {name}…{ending}: {downloads:#?}"));
+        assert_eq!(download.encoding, "br", "{download:?}");
+    }
+    assert!(
+        !downloads
+            .iter()
+            .any(|d| d.url.contains("decoder-worker-webgpu")),
+        "the CPU path downloaded WebGPU code: {downloads:#?}"
+    );
+    let total: u64 = downloads.iter().map(|d| d.bytes).sum();
+    eprintln!(
+        "first visit (cpu) downloaded {total} bytes in {} responses",
+        downloads.len()
+    );
+}
+
 #[test]
 fn viewer_session_matches_the_cli_and_its_share_link_reproduces_it() {
     let server = Server::start(&web_dir());
@@ -190,7 +219,7 @@ fn viewer_session_matches_the_cli_and_its_share_link_reproduces_it() {
     let work = TempDir(std::env::temp_dir().join(format!("samscope-e2e-{}", std::process::id())));
     std::fs::create_dir_all(&work.0).unwrap();
 
-    let page = browser.open(&format!("{}/?backend=cpu", server.url), None);
+    let page = browser.open_recording_downloads(&format!("{}/?backend=cpu", server.url), None);
     wait_ready(&mut browser, &page);
     let first = state(&mut browser, &page);
     assert_eq!(first["backend"], "cpu-wasm");
@@ -198,6 +227,7 @@ fn viewer_session_matches_the_cli_and_its_share_link_reproduces_it() {
         first["weights_cached"], false,
         "a first visit downloads the weights"
     );
+    check_first_visit_download(&mut browser, &page);
 
     browser.set_file(&page, "#scan-file", &scan);
     browser.wait_for(

@@ -35,6 +35,50 @@ impl ExportDtype {
     }
 }
 
+impl ExportDtype {
+    /// Bytes per weight: 4 or 2 (the lane width of [`to_byte_planes`]).
+    pub fn size_bytes(self) -> usize {
+        match self {
+            ExportDtype::F32 => 4,
+            ExportDtype::F16 => 2,
+        }
+    }
+}
+
+/// Reorders `bytes` as `width` byte planes: every `width`-th byte from offset 0, then from
+/// offset 1, and so on (the inverse is [`from_byte_planes`]).
+///
+/// The download form of an export: the same bytes, reordered so that a general-purpose
+/// compressor sees the high bytes of the weights (sign, exponent, top of the mantissa: few
+/// distinct values) apart from their near-random low bytes. LiteMedSAM's f16 decoder
+/// (8.15 MB) gzips to 7.07 MB as planes against 7.58 MB as is.
+pub fn to_byte_planes(bytes: &[u8], width: usize) -> Vec<u8> {
+    let width = width.max(1);
+    let mut planes = Vec::with_capacity(bytes.len());
+    for offset in 0..width {
+        planes.extend(bytes.iter().skip(offset).step_by(width));
+    }
+    planes
+}
+
+/// Undoes [`to_byte_planes`] with the same `width`.
+pub fn from_byte_planes(planes: &[u8], width: usize) -> Vec<u8> {
+    let width = width.max(1);
+    let len = planes.len();
+    let mut bytes = vec![0u8; len];
+    let mut rest = planes;
+    for offset in 0..width {
+        // Plane `offset` holds the bytes at offset, offset + width, ...
+        let plane_len = len.saturating_sub(offset).div_ceil(width);
+        let (plane, tail) = rest.split_at(plane_len);
+        for (slot, &byte) in bytes.iter_mut().skip(offset).step_by(width).zip(plane) {
+            *slot = byte;
+        }
+        rest = tail;
+    }
+    bytes
+}
+
 impl std::str::FromStr for ExportDtype {
     type Err = String;
 
@@ -108,5 +152,30 @@ pub fn load_decoder(
             model: config.id,
             detail: problems.join("\n"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_planes_are_a_permutation_undone_exactly() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(1001).collect();
+        for width in [1, 2, 3, 4, 7] {
+            let planes = to_byte_planes(&bytes, width);
+            assert_eq!(planes.len(), bytes.len());
+            assert_eq!(from_byte_planes(&planes, width), bytes, "width {width}");
+        }
+        assert!(to_byte_planes(&[], 2).is_empty());
+        assert!(from_byte_planes(&[], 2).is_empty());
+    }
+
+    #[test]
+    fn byte_planes_group_each_lane() {
+        // Two f16 weights and an odd trailing byte: low bytes first, then high bytes.
+        let planes = to_byte_planes(&[0x01, 0xA1, 0x02, 0xA2, 0x03], 2);
+        assert_eq!(planes, [0x01, 0x02, 0x03, 0xA1, 0xA2]);
+        assert_eq!(from_byte_planes(&planes, 2), [0x01, 0xA1, 0x02, 0xA2, 0x03]);
     }
 }

@@ -30,6 +30,7 @@ mod routes;
 mod state;
 mod store;
 pub mod teaching;
+mod transfer;
 mod volumes;
 
 use std::future::Future;

@@ -25,6 +25,7 @@ use crate::image_id::{ImageId, PREPROCESSING_V1};
 use crate::layers::{check_host, limit_uploads, observe, require_token, security_headers, timeout};
 use crate::state::AppState;
 use crate::store::weights_tag;
+use crate::transfer::Coding;
 
 /// `Cache-Control` of content-addressed responses: the URL names the content, so a
 /// browser may keep it for a year; `private` keeps scans out of shared caches.
@@ -76,10 +77,10 @@ pub fn router(
     let app = match (web_dir, static_dir) {
         (None, None) => api.fallback(not_found),
         (Some(one), None) | (None, Some(one)) => {
-            api.fallback_service(ServeDir::new(one).fallback(not_found_service))
+            api.fallback_service(static_files(one).fallback(not_found_service))
         }
         (Some(bundle), Some(files)) => api.fallback_service(
-            ServeDir::new(bundle).fallback(ServeDir::new(files).fallback(not_found_service)),
+            static_files(bundle).fallback(static_files(files).fallback(not_found_service)),
         ),
     };
     app.layer(from_fn_with_state(state.clone(), timeout))
@@ -87,6 +88,12 @@ pub fn router(
         .layer(from_fn_with_state(state.clone(), observe))
         .layer(from_fn(security_headers))
         .with_state(state)
+}
+
+/// Files of `dir`, each served from its brotli or gzip copy (`name.br`, `name.gz`, made by
+/// scripts/build-web.sh) when there is one and the client accepts that coding.
+fn static_files(dir: &FsPath) -> ServeDir {
+    ServeDir::new(dir).precompressed_br().precompressed_gzip()
 }
 
 async fn not_found() -> ApiError {
@@ -323,6 +330,9 @@ struct ModelInfo {
 #[derive(Debug, Serialize)]
 struct DecoderInfo {
     url: String,
+    /// The same file as byte planes, compressed as the client accepts: the download form
+    /// (the viewer reorders it back and checks `sha256` on the result).
+    planes_url: String,
     bytes: usize,
     sha256: String,
     dtype: &'static str,
@@ -346,6 +356,10 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
                 weights_sha256: m.weights_sha256.clone(),
                 decoder: DecoderInfo {
                     url: format!("/api/v1/models/{}/decoder.safetensors", m.name),
+                    planes_url: format!(
+                        "/api/v1/models/{}/decoder.safetensors?layout=planes",
+                        m.name
+                    ),
                     bytes: m.decoder.bytes.len(),
                     sha256: m.decoder.sha256.clone(),
                     dtype: ExportDtype::F16.as_str(),
@@ -353,6 +367,10 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
                 },
                 decoder_f32: DecoderInfo {
                     url: format!("/api/v1/models/{}/decoder.safetensors?dtype=f32", m.name),
+                    planes_url: format!(
+                        "/api/v1/models/{}/decoder.safetensors?dtype=f32&layout=planes",
+                        m.name
+                    ),
                     bytes: m.decoder.f32_bytes.len(),
                     sha256: m.decoder.f32_sha256.clone(),
                     dtype: ExportDtype::F32.as_str(),
@@ -364,27 +382,56 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
     Json(serde_json::json!({ "models": models }))
 }
 
-/// `GET /api/v1/models/{model}/decoder.safetensors`: f16 decoder weights.
+/// `GET /api/v1/models/{model}/decoder.safetensors`: decoder weights (f16 unless
+/// `dtype=f32`); with `layout=planes`, as byte planes in the best coding the client accepts.
 async fn get_decoder(
     State(state): State<Arc<AppState>>,
     Path(model): Path<String>,
-    query: Result<Query<DtypeQuery>, QueryRejection>,
+    query: Result<Query<DecoderQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let entry = state.model(Some(&model))?;
-    let (bytes, sha256) = match parse_dtype(query.dtype.as_deref())? {
-        ExportDtype::F16 => (&entry.decoder.bytes, &entry.decoder.sha256),
-        ExportDtype::F32 => (&entry.decoder.f32_bytes, &entry.decoder.f32_sha256),
+    let decoder = &entry.decoder;
+    let (bytes, sha256, planes) = match parse_dtype(query.dtype.as_deref())? {
+        ExportDtype::F16 => (&decoder.bytes, &decoder.sha256, &decoder.planes),
+        ExportDtype::F32 => (&decoder.f32_bytes, &decoder.f32_sha256, &decoder.f32_planes),
     };
-    let etag = format!("\"{sha256}\"");
-    conditional(&headers, &etag, REVALIDATE, BINARY, bytes.clone())
+    match query.layout.as_deref() {
+        None | Some("file") => {
+            let etag = format!("\"{sha256}\"");
+            conditional(&headers, &etag, REVALIDATE, BINARY, bytes.clone())
+        }
+        Some("planes") => {
+            let coding = Coding::negotiate(&headers);
+            let etag = format!("\"{sha256}-planes-{}\"", coding.as_str());
+            let body = if not_modified(&headers, &etag) {
+                Bytes::new()
+            } else {
+                let planes = planes.clone();
+                blocking(move || planes.encoded(coding)).await?
+            };
+            let mut response = conditional(&headers, &etag, REVALIDATE, BINARY, body)?;
+            let response_headers = response.headers_mut();
+            response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            if let Some(encoding) = coding.content_encoding() {
+                response_headers
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+            }
+            Ok(response)
+        }
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "layout `{}`: use file (default) or planes",
+            echo(other)
+        ))),
+    }
 }
 
 /// Query of `GET /api/v1/models/{model}/decoder.safetensors`.
 #[derive(Debug, Deserialize)]
-struct DtypeQuery {
+struct DecoderQuery {
     dtype: Option<String>,
+    layout: Option<String>,
 }
 
 /// `dtype=f16|f32` (default f16).

@@ -18,6 +18,7 @@ use crate::image_id::{ImageId, parse_sha256_hex};
 use crate::metrics::Metrics;
 use crate::store::{Store, write_atomic};
 use crate::teaching::Teaching;
+use crate::transfer::PlanesFile;
 use crate::volumes::{VOLUME_CACHE_BYTES, VolumeCache};
 
 /// A model ready to serve: the predictor (encoder and decoder) and the sha256 of the
@@ -41,6 +42,10 @@ pub struct DecoderFile {
     pub f32_bytes: Bytes,
     /// sha256 (hex) of `f32_bytes`.
     pub f32_sha256: String,
+    /// `bytes` as byte planes, compressed on first request (what the viewer downloads).
+    pub planes: Arc<PlanesFile>,
+    /// `f32_bytes` as byte planes.
+    pub f32_planes: Arc<PlanesFile>,
 }
 
 impl DecoderFile {
@@ -48,11 +53,14 @@ impl DecoderFile {
     pub fn export(config: &ModelConfig, decoder: &sam::SamDecoder) -> Result<Self, sam::SamError> {
         let f16 = export_decoder(config, decoder, ExportDtype::F16)?;
         let f32 = export_decoder(config, decoder, ExportDtype::F32)?;
+        let (f16, f32) = (Bytes::from(f16), Bytes::from(f32));
         Ok(Self {
             sha256: format!("{:x}", Sha256::digest(&f16)),
-            bytes: Bytes::from(f16),
+            planes: Arc::new(PlanesFile::new(f16.clone(), ExportDtype::F16.size_bytes())),
+            bytes: f16,
             f32_sha256: format!("{:x}", Sha256::digest(&f32)),
-            f32_bytes: Bytes::from(f32),
+            f32_planes: Arc::new(PlanesFile::new(f32.clone(), ExportDtype::F32.size_bytes())),
+            f32_bytes: f32,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use burn::prelude::Device;
 use hyper::Method;
@@ -540,9 +540,107 @@ async fn models_list_the_decoder_the_browser_downloads_and_root_serves_the_viewe
     )
     .await;
 
+    // The download form: byte planes, brotli or gzip as accepted, restoring the same file.
+    let f16 = server.get(url).await.body().to_vec();
+    let planes_url = decoder["planes_url"].as_str().unwrap();
+    for (accept, encoding) in [
+        ("gzip, deflate, br, zstd", Some("br")),
+        ("gzip", Some("gzip")),
+        ("br;q=0, gzip;q=0", None),
+        ("", None),
+    ] {
+        let response = server
+            .request(
+                Method::GET,
+                planes_url,
+                &[("accept-encoding", accept)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{accept}");
+        let headers = response.headers();
+        assert_eq!(headers["vary"], "accept-encoding");
+        assert_eq!(
+            headers.get("content-encoding").map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept}"
+        );
+        let body = response.body().to_vec();
+        let planes = match encoding {
+            Some("br") => {
+                let mut out = Vec::new();
+                brotli::Decompressor::new(&body[..], 4096)
+                    .read_to_end(&mut out)
+                    .unwrap();
+                out
+            }
+            Some(_) => {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+                out
+            }
+            None => body.clone(),
+        };
+        assert_eq!(export::from_byte_planes(&planes, 2), f16, "{accept}");
+        if encoding.is_some() {
+            assert!(
+                body.len() < f16.len() * 9 / 10,
+                "{accept}: {} bytes",
+                body.len()
+            );
+        }
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        let again = server
+            .request(
+                Method::GET,
+                planes_url,
+                &[("accept-encoding", accept), ("if-none-match", &etag)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(again.status(), 304, "{accept}");
+    }
+    let f32_planes = server.get(exact["planes_url"].as_str().unwrap()).await;
+    let f32_file = server.get(exact["url"].as_str().unwrap()).await;
+    assert_eq!(
+        export::from_byte_planes(f32_planes.body(), 4),
+        f32_file.body().to_vec()
+    );
+    expect_error(
+        server.get(&format!("{url}?layout=columns")).await,
+        400,
+        "bad_request",
+        "decoder layout columns",
+    )
+    .await;
+
     let index = server.get("/").await;
     assert_eq!(index.status(), 200);
     assert!(String::from_utf8_lossy(index.body()).contains("samscope"));
+    // A bundle file with a brotli copy next to it: the copy to clients that accept br.
+    std::fs::write(web.join("app.js"), "console.log('samscope');").unwrap();
+    std::fs::write(web.join("app.js.br"), b"brotli bytes").unwrap();
+    let plain = server.get("/app.js").await;
+    assert_eq!(plain.body().as_ref(), b"console.log('samscope');");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let compressed = server
+        .request(
+            Method::GET,
+            "/app.js",
+            &[("accept-encoding", "gzip, br")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(compressed.headers()["content-encoding"], "br");
+    assert_eq!(compressed.body().as_ref(), b"brotli bytes");
+    assert!(
+        compressed.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
     expect_error(
         server.get("/missing.js").await,
         404,

@@ -93,6 +93,7 @@ pub async fn get_bytes(url: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The Cache API's `caches`, when the browser offers it (secure contexts only).
+#[cfg(feature = "worker")]
 pub fn cache_storage() -> Option<web_sys::CacheStorage> {
     global_property("caches")
         .ok()

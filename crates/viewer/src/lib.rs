@@ -3,8 +3,9 @@
 //! WebGPU, or on Burn's CPU backend in wasm when the browser has no WebGPU adapter.
 //!
 //! The modules without browser APIs ([`protocol`], [`history`], [`link`],
-//! [`ground_truth`], [`record`], [`volume`]) build and are tested natively; [`ui`] and
-//! [`worker`] exist on `wasm32` only. The viewer has no model code of its own.
+//! [`ground_truth`], [`record`], [`volume`]) build and are tested natively; [`ui`] exists on
+//! `wasm32` only, and `worker` on `wasm32` with the `worker` feature (the page builds
+//! without it, so it carries no model backend). The viewer has no model code of its own.
 
 #![warn(missing_docs)]
 
@@ -20,5 +21,5 @@ pub mod volume;
 mod js;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod worker;

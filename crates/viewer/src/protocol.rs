@@ -24,6 +24,14 @@ impl Wire {
         }
     }
 
+    /// Bytes per weight (the byte-plane width of its download form).
+    pub fn size_bytes(self) -> usize {
+        match self {
+            Wire::F16 => 2,
+            Wire::F32 => 4,
+        }
+    }
+
     /// Parses `f16` / `f32`.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
@@ -46,6 +54,32 @@ pub enum BackendChoice {
     Webgpu,
 }
 
+impl BackendChoice {
+    /// The name in URLs and messages (`auto`, `cpu`, `webgpu`), as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cpu => "cpu",
+            Self::Webgpu => "webgpu",
+        }
+    }
+}
+
+/// How a weights URL serves the exported file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum WeightsLayout {
+    /// The file as is.
+    #[default]
+    File,
+    /// The file as byte planes of `width` bytes (`sam::export::to_byte_planes`): the
+    /// server's compressed download form.
+    Planes {
+        /// Bytes per weight.
+        width: usize,
+    },
+}
+
 /// Page → worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -59,6 +93,9 @@ pub enum Request {
         url: String,
         /// Expected sha256 of the weights file, lower-case hex.
         sha256: String,
+        /// How `url` serves the file (the file itself when absent).
+        #[serde(default)]
+        layout: WeightsLayout,
         /// Backend wanted.
         backend: BackendChoice,
     },
@@ -205,5 +242,17 @@ mod tests {
             assert_eq!(Wire::parse(wire.as_str()), Some(wire));
         }
         assert_eq!(Wire::parse("f64"), None);
+    }
+
+    #[test]
+    fn backend_names_are_their_serialised_names() {
+        for choice in [
+            BackendChoice::Auto,
+            BackendChoice::Cpu,
+            BackendChoice::Webgpu,
+        ] {
+            let json = serde_json::to_string(&choice).unwrap();
+            assert_eq!(json, format!("\"{}\"", choice.as_str()));
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! A small Chrome DevTools Protocol client for the browser tests: launches Debian's
 //! headless Chromium, opens pages in fresh browser contexts, evaluates JavaScript, sends
-//! mouse events, sets file inputs, takes screenshots and collects console errors.
+//! mouse events, sets file inputs, takes screenshots, collects console errors and what
+//! a page downloaded.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -29,6 +30,17 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// One response a page received.
+#[derive(Debug, Clone)]
+pub struct Download {
+    /// Its URL.
+    pub url: String,
+    /// `Content-Encoding` (empty when none).
+    pub encoding: String,
+    /// Bytes received (as sent: compressed when the server compressed it).
+    pub bytes: u64,
 }
 
 /// A page attached with a flat session.
@@ -194,6 +206,16 @@ impl Browser {
 
     /// Opens `url` in a new tab of `context` (the default context when `None`).
     pub fn open(&mut self, url: &str, context: Option<&str>) -> Page {
+        self.open_with(url, context, false)
+    }
+
+    /// [`Self::open`], with each worker held at its start until its network is recorded
+    /// too (resumed by the next wait or evaluation), so [`Self::downloads`] sees all.
+    pub fn open_recording_downloads(&mut self, url: &str, context: Option<&str>) -> Page {
+        self.open_with(url, context, true)
+    }
+
+    fn open_with(&mut self, url: &str, context: Option<&str>, hold_workers: bool) -> Page {
         let mut params = json!({ "url": "about:blank" });
         if let Some(context) = context {
             params["browserContextId"] = json!(context);
@@ -210,13 +232,19 @@ impl Browser {
             .as_str()
             .unwrap()
             .to_string();
-        for domain in ["Runtime.enable", "Page.enable", "Log.enable", "DOM.enable"] {
+        for domain in [
+            "Runtime.enable",
+            "Page.enable",
+            "Log.enable",
+            "DOM.enable",
+            "Network.enable",
+        ] {
             self.call(Some(&session), domain, json!({}));
         }
         self.call(
             Some(&session),
             "Target.setAutoAttach",
-            json!({ "autoAttach": true, "waitForDebuggerOnStart": false, "flatten": true }),
+            json!({ "autoAttach": true, "waitForDebuggerOnStart": hold_workers, "flatten": true }),
         );
         self.call(
             Some(&session),
@@ -239,6 +267,7 @@ impl Browser {
 
     /// Evaluates `expression` (awaiting promises) and returns its JSON value.
     pub fn eval(&mut self, page: &Page, expression: &str) -> Value {
+        self.watch_workers(page);
         let result = self.call(
             Some(&page.session),
             "Runtime.evaluate",
@@ -250,7 +279,9 @@ impl Browser {
         result["result"]["value"].clone()
     }
 
-    /// Turns on console reporting in workers the page started since the last call.
+    /// Turns on console and network reporting in workers the page started since the last
+    /// call, and lets them run (a page opened with [`Self::open_recording_downloads`] holds
+    /// them at their start until then).
     fn watch_workers(&mut self, page: &Page) {
         let new: Vec<String> = self
             .events
@@ -262,12 +293,18 @@ impl Browser {
             .filter(|s| !page.workers.borrow().contains(s))
             .collect();
         for session in new {
-            let _ = self.call_with_timeout(
-                Some(&session),
+            for domain in [
                 "Runtime.enable",
-                json!({}),
-                Duration::from_secs(10),
-            );
+                "Network.enable",
+                "Runtime.runIfWaitingForDebugger",
+            ] {
+                let _ = self.call_with_timeout(
+                    Some(&session),
+                    domain,
+                    json!({}),
+                    Duration::from_secs(10),
+                );
+            }
             page.workers.borrow_mut().push(session);
         }
     }
@@ -345,6 +382,47 @@ impl Browser {
         base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().unwrap())
             .unwrap()
+    }
+
+    /// What `page` and its workers downloaded so far: one entry per finished response,
+    /// with the bytes that came over the wire (headers and body as sent, so compressed
+    /// when the server compressed it).
+    pub fn downloads(&mut self, page: &Page) -> Vec<Download> {
+        let _ = self.console_errors(page);
+        let sessions = self.sessions_of(page);
+        let of_page = |e: &&Value| sessions.contains(&e["sessionId"]);
+        let responses: Vec<&Value> = self
+            .events
+            .iter()
+            .filter(of_page)
+            .filter(|e| e["method"] == "Network.responseReceived")
+            .collect();
+        self.events
+            .iter()
+            .filter(of_page)
+            .filter(|e| e["method"] == "Network.loadingFinished")
+            .filter_map(|finished| {
+                let id = &finished["params"]["requestId"];
+                let response = responses.iter().find(|r| &r["params"]["requestId"] == id)?;
+                let response = &response["params"]["response"];
+                let encoding = response["headers"]
+                    .as_object()
+                    .and_then(|h| {
+                        h.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+                    })
+                    .and_then(|(_, v)| v.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                Some(Download {
+                    url: response["url"].as_str().unwrap_or("").to_string(),
+                    encoding,
+                    bytes: finished["params"]["encodedDataLength"]
+                        .as_f64()
+                        .unwrap_or(0.0) as u64,
+                })
+            })
+            .collect()
     }
 
     /// Console errors, uncaught exceptions and error log entries of `page` so far.

@@ -13,6 +13,9 @@ use crate::volume::{SliceInfo, SliceView, VolumeInfo};
 pub struct DecoderInfo {
     /// Weights URL.
     pub url: String,
+    /// The same file as byte planes, compressed (servers before it have none).
+    #[serde(default)]
+    pub planes_url: Option<String>,
     /// Size in bytes.
     pub bytes: u64,
     /// sha256 of the file.

@@ -19,7 +19,7 @@ use crate::ground_truth::{GroundTruth, Overlap};
 use crate::history::History;
 use crate::js::{describe, get_bytes, now_ms, sha256_hex};
 use crate::link::SharedView;
-use crate::protocol::{BackendChoice, Reply, Request, Wire};
+use crate::protocol::{BackendChoice, Reply, Request, WeightsLayout, Wire};
 use crate::record::{RECORD_FORMAT, SessionRecord};
 use crate::ui::api::{self, ModelInfo};
 use crate::ui::dom::{by_id, document, download, set_text, show_error, window};
@@ -206,8 +206,6 @@ pub fn post(worker: &Worker, request: &Request) {
 
 /// Creates the page state and the worker.
 pub fn create() -> Result<Shared, String> {
-    let worker = Worker::new("./decoder-worker-boot.js")
-        .map_err(|e| format!("the decoder worker did not start: {}", describe(&e)))?;
     let query = window().location().search().unwrap_or_default();
     let param = |key: &str| {
         query
@@ -220,6 +218,12 @@ pub fn create() -> Result<Shared, String> {
         Some("webgpu") => BackendChoice::Webgpu,
         _ => BackendChoice::Auto,
     };
+    // The boot script loads the WebGPU worker or the (smaller) CPU-only one.
+    let worker = Worker::new(&format!(
+        "./decoder-worker-boot.js?backend={}",
+        backend_choice.as_str()
+    ))
+    .map_err(|e| format!("the decoder worker did not start: {}", describe(&e)))?;
     let wire = param("wire")
         .and_then(|w| Wire::parse(&w))
         .unwrap_or_default();
@@ -399,10 +403,21 @@ pub fn start_decoder(app: &Shared, model: &str) {
         a.embedding_image = None;
         a.shown = None;
         a.backend.clear();
+        // The compressed byte planes when the server offers them (a smaller download).
+        let (url, layout) = match &decoder.planes_url {
+            Some(planes) => (
+                planes.clone(),
+                WeightsLayout::Planes {
+                    width: a.wire.size_bytes(),
+                },
+            ),
+            None => (decoder.url.clone(), WeightsLayout::File),
+        };
         Some(Request::Init {
             model: info.base.clone().unwrap_or_else(|| model.to_string()),
-            url: decoder.url.clone(),
+            url,
             sha256: decoder.sha256.clone(),
+            layout,
             backend: a.backend_choice,
         })
     });

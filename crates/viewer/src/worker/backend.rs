@@ -1,7 +1,12 @@
 //! Picking the Burn device in the worker: WebGPU through wgpu's browser backend when the
 //! browser offers an adapter, else Burn's CPU backend (flex) compiled to wasm.
+//!
+//! The page starts the worker built with WebGPU only when the browser offers an adapter
+//! (`decoder-worker-boot.js`); the CPU-only worker has no WebGPU code, and answers a WebGPU
+//! request with the reason it could not be met.
 
 use burn::prelude::Device;
+#[cfg(feature = "webgpu")]
 use burn::tensor::wgpu::{WgpuSetup, wgpu};
 use wasm_bindgen::prelude::*;
 
@@ -28,6 +33,18 @@ pub struct Picked {
     pub fallback_reason: Option<String>,
 }
 
+/// In the CPU-only worker: why there is no WebGPU device (the page chose this worker
+/// because the browser offered no adapter).
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu() -> Result<(Device, String), String> {
+    Err(if has_webgpu() {
+        "no WebGPU adapter".into()
+    } else {
+        "this browser has no WebGPU (navigator.gpu)".into()
+    })
+}
+
+#[cfg(feature = "webgpu")]
 async fn webgpu() -> Result<(Device, String), String> {
     if !has_webgpu() {
         return Err("this browser has no WebGPU (navigator.gpu)".into());

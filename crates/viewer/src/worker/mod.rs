@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use burn::prelude::*;
 use sam::embedding_codec::EmbeddingData;
-use sam::export::load_decoder;
+use sam::export::{from_byte_planes, load_decoder};
 use sam::session::{Step, chained_mask, step_prompt};
 use sam::{
     Embedding, ModelConfig, ModelId, Prediction, PreparedEmbedding, PromptInput, SamPredictor,
@@ -21,7 +21,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
 use crate::js::{body_bytes, cache_storage, describe, get_bytes, now_ms, sha256_hex};
-use crate::protocol::{BackendChoice, Reply, Request};
+use crate::protocol::{BackendChoice, Reply, Request, WeightsLayout};
 
 /// Name of the Cache API cache holding decoder weights.
 const WEIGHTS_CACHE: &str = "samscope-decoders-v1";
@@ -110,8 +110,9 @@ async fn handle(request: Request) -> Reply {
             model,
             url,
             sha256,
+            layout,
             backend,
-        } => init(&model, &url, &sha256, backend).await,
+        } => init(&model, &url, &sha256, layout, backend).await,
         Request::SetImage { url } => set_image(&url).await,
         Request::Decode {
             seq,
@@ -142,9 +143,14 @@ async fn handle(request: Request) -> Reply {
     })
 }
 
-/// Decoder weights: the Cache API copy when its hash is right, else a download (checked,
-/// then cached). Returns the bytes and whether they came from the cache.
-async fn weights(url: &str, sha256: &str) -> Result<(Vec<u8>, bool), String> {
+/// Decoder weights: the Cache API copy when its hash is right, else a download (byte
+/// planes reordered back when `layout` says so, checked, then cached). Returns the bytes and
+/// whether they came from the cache.
+async fn weights(
+    url: &str,
+    sha256: &str,
+    layout: WeightsLayout,
+) -> Result<(Vec<u8>, bool), String> {
     let key = format!("/samscope-cache/decoder/{sha256}");
     let cache = match cache_storage() {
         Some(storage) => JsFuture::from(storage.open(WEIGHTS_CACHE))
@@ -163,9 +169,13 @@ async fn weights(url: &str, sha256: &str) -> Result<(Vec<u8>, bool), String> {
             let _ = JsFuture::from(cache.delete_with_str(&key)).await;
         }
     }
-    let bytes = get_bytes(url)
+    let download = get_bytes(url)
         .await
         .map_err(|e| format!("decoder weights ({url}): {e}"))?;
+    let bytes = match layout {
+        WeightsLayout::File => download,
+        WeightsLayout::Planes { width } => from_byte_planes(&download, width),
+    };
     let actual = sha256_hex(&bytes);
     if actual != sha256 {
         return Err(format!(
@@ -185,13 +195,14 @@ async fn init(
     model: &str,
     url: &str,
     sha256: &str,
+    layout: WeightsLayout,
     choice: BackendChoice,
 ) -> Result<Reply, String> {
     let t0 = now_ms();
     let id: ModelId = model.parse().map_err(|e| format!("model `{model}`: {e}"))?;
     let config = ModelConfig::for_model(id).map_err(|e| e.to_string())?;
     let picked = backend::pick(choice).await?;
-    let (bytes, cached) = weights(url, sha256).await?;
+    let (bytes, cached) = weights(url, sha256, layout).await?;
     let decoder = load_decoder(&config, bytes, &picked.device).map_err(|e| e.to_string())?;
     let predictor = SamPredictor::decoder_only(config.clone(), decoder, picked.device.clone());
     let load_ms = now_ms() - t0;

@@ -1,4 +1,5 @@
-//! The decoder worker's entry point (built by Trunk as a web worker).
+//! The decoder worker on WebGPU, falling back to Burn's CPU backend (built by Trunk as a
+//! web worker with the `webgpu` feature).
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
