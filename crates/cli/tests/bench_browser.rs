@@ -9,7 +9,8 @@
 //! `$SAMSCOPE_HOME/bench/lite_medsam_decoder.onnx`), `SAMSCOPE_ORT_DIST` (default
 //! `$SAMSCOPE_HOME/tools/npm/node_modules/onnxruntime-web/dist`), `SAMSCOPE_BENCH_REPS` (passes
 //! over the 24 prompts, default 3), `SAMSCOPE_BENCH_WEBGPU_REPS` (default 1),
-//! `SAMSCOPE_BENCH_BACKENDS` (default `cpu,webgpu`). Results go to stdout (a Markdown table)
+//! `SAMSCOPE_BENCH_BACKENDS` (default `cpu,webgpu`), `SAMSCOPE_BENCH_DOWNLOADS` (the backends
+//! whose first visit is measured, default `cpu,webgpu`). Results go to stdout (a Markdown table)
 //! and `$SAMSCOPE_HOME/bench/browser-<backend>.json`; the f16 decoder the viewer downloads is
 //! copied to `$SAMSCOPE_HOME/bench/decoder.f16.safetensors`. Then, per backend, a first visit
 //! of the viewer in a fresh browser context: what it downloaded until the decoder was ready.
@@ -233,7 +234,9 @@ fn browser_decoder_benchmark() {
     if let Some(f16) = server.f16_decoder() {
         std::fs::copy(&f16, out.join("decoder.f16.safetensors")).unwrap();
     }
-    let download_tables: Vec<String> = backends
+    let downloads =
+        std::env::var("SAMSCOPE_BENCH_DOWNLOADS").unwrap_or_else(|_| "cpu,webgpu".into());
+    let download_tables: Vec<String> = downloads
         .split(',')
         .map(str::trim)
         .filter(|b| !b.is_empty())
