@@ -31,8 +31,8 @@ if ! "$NPM_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "vers
 fi
 if ! command -v brotli >/dev/null && command -v apt-get >/dev/null; then
   log "installing brotli (apt; the bundle is served precompressed)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli; } \
+    || log "warning: brotli could not be installed; the bundle will be served gzip-compressed only"
 fi
 if $want_browser && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
   log "installing Chromium (apt)"

@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use image::codecs::png::PngEncoder;
 pub use imaging::{Axis, Window, WindowLevel};
 use serde::{Deserialize, Serialize};
 
@@ -670,18 +671,20 @@ pub fn label_slice_png(
         ));
     }
     let (w, h) = (slice.width as u32, slice.height as u32);
-    let mut out = std::io::Cursor::new(Vec::new());
+    // The PNG encoder itself, not `write_to`: its format dispatch would link every encoder
+    // the `image` features enable into the page.
+    let mut out = Vec::new();
     let written = if max < 256 {
         let data = slice.labels.iter().map(|&v| v as u8).collect();
         image::GrayImage::from_raw(w, h, data)
-            .map(|img| img.write_to(&mut out, image::ImageFormat::Png))
+            .map(|img| img.write_with_encoder(PngEncoder::new(&mut out)))
     } else {
         let data = slice.labels.iter().map(|&v| v as u16).collect();
         image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, data)
-            .map(|img| img.write_to(&mut out, image::ImageFormat::Png))
+            .map(|img| img.write_with_encoder(PngEncoder::new(&mut out)))
     };
     match written {
-        Some(Ok(())) => Ok(Some(out.into_inner())),
+        Some(Ok(())) => Ok(Some(out)),
         Some(Err(e)) => Err(format!("encoding a label slice: {e}")),
         None => Err("a label slice does not match its size".into()),
     }

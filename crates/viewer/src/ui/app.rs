@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
+use image::codecs::png::PngEncoder;
 use sam::BinaryMask;
 use sam::predictor::best_index;
 use sam::session::Step;
@@ -1015,9 +1016,9 @@ pub fn download_mask(app: &Shared) {
         let mask = &shown.masks[shown.chosen()];
         let pixels = mask.data.iter().map(|&v| v * 255).collect();
         let img = image::GrayImage::from_raw(mask.width as u32, mask.height as u32, pixels)?;
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).ok()?;
-        Some(out.into_inner())
+        let mut out = Vec::new();
+        img.write_with_encoder(PngEncoder::new(&mut out)).ok()?;
+        Some(out)
     });
     match png {
         Some(png) => {
