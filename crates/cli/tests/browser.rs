@@ -14,7 +14,8 @@
 //!   a label volume as ground truth, a box; the mask equals `samscope segment --slice
 //!   --window --replay`'s, each slice keeps its prompts, and the share link restores the
 //!   same slice, mask and metrics in a fresh browser context;
-//! - teaching: the instructor builds a deck in the viewer and starts a session; a student in
+//! - teaching: the instructor builds a deck in the viewer, exports and imports it, reorders
+//!   and prunes the import's cases in the Teach panel, and starts a session; a student in
 //!   another browser context follows case changes within a second, is refused on the
 //!   instructor's routes, and their Dice reaches the instructor's class view; a reveal
 //!   shows the student the ground truth and the paper protocol's result.
@@ -794,6 +795,52 @@ fn a_class_follows_its_instructor_and_the_instructor_sees_the_class() {
     );
     let decks = browser.eval(&teacher, "document.getElementById('deck').options.length");
     assert_eq!(decks, json!(3), "New deck…, the deck and its import");
+    // The imported deck's cases, edited in the panel: the second moved up, the other
+    // removed, then saved.
+    browser.wait_for(
+        &teacher,
+        "document.querySelectorAll('#deck-cases li').length === 2",
+        Duration::from_secs(30),
+    );
+    let imported = browser
+        .eval(&teacher, "document.getElementById('deck').value")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(imported, deck_id, "the import is selected");
+    let shown =
+        "[...document.querySelectorAll('#deck-cases li span')].map(s => s.textContent).join('|')";
+    assert_eq!(
+        browser.eval(&teacher, shown),
+        json!("Touching nuclei|Optic disc")
+    );
+    browser.eval(
+        &teacher,
+        "document.querySelector('#deck-cases button[data-edit=up][data-index=\"1\"]').click(); \
+         document.querySelector('#deck-cases button[data-edit=remove][data-index=\"1\"]').click(); true",
+    );
+    assert_eq!(browser.eval(&teacher, shown), json!("Optic disc"));
+    browser.eval(
+        &teacher,
+        "document.getElementById('deck-save').click(); true",
+    );
+    browser.wait_for(
+        &teacher,
+        "document.getElementById('deck-status').textContent.startsWith('Saved')",
+        Duration::from_secs(30),
+    );
+    let stored = browser.eval(
+        &teacher,
+        &format!(
+            "fetch('/api/v1/decks/{imported}').then(r => r.json()).then(d => d.cases.map(c => c.title).join('|'))"
+        ),
+    );
+    assert_eq!(stored, json!("Optic disc"));
+    assert_eq!(
+        browser.eval(&teacher, "document.getElementById('deck-save').hidden"),
+        json!(true),
+        "nothing left to save"
+    );
     browser.eval(
         &teacher,
         &format!("document.getElementById('deck').value = '{deck_id}'; true"),

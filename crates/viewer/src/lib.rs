@@ -2,7 +2,7 @@
 //! decoder worker that runs `crates/sam`'s prompt encoder and mask decoder with Burn on
 //! WebGPU, or on Burn's CPU backend in wasm when the browser has no WebGPU adapter.
 //!
-//! The modules without browser APIs ([`protocol`], [`history`], [`link`],
+//! The modules without browser APIs ([`protocol`], [`history`], [`link`], [`deck_edit`],
 //! [`ground_truth`], [`record`], [`volume`]) build and are tested natively; [`ui`] exists on
 //! `wasm32` only, and `worker` on `wasm32` with the `worker` feature (the page builds
 //! without it, so it carries no model backend). The viewer has no model code of its own.
@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod classroom;
+pub mod deck_edit;
 pub mod ground_truth;
 pub mod history;
 pub mod link;

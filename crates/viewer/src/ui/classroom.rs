@@ -58,7 +58,11 @@ pub fn answer_visible() -> bool {
 }
 
 /// `method path` with an optional JSON body; the reply's bytes, or the server's reason.
-async fn call(method: &str, path: &str, body: Option<String>) -> Result<Vec<u8>, String> {
+pub(crate) async fn call(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<Vec<u8>, String> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
@@ -97,6 +101,7 @@ pub fn wire(app: &Shared) {
         |_| spawn(import_deck()),
     );
     expose_hook();
+    crate::ui::deck_editor::wire();
     spawn(fill_decks(None));
 }
 
@@ -136,8 +141,9 @@ struct DeckList {
     decks: Vec<DeckLine>,
 }
 
-/// Refills the deck selector, selecting `select` (else keeping the choice).
-async fn fill_decks(select: Option<String>) {
+/// Refills the deck selector, selecting `select` (else keeping the choice), and shows the
+/// chosen deck's cases.
+pub(crate) async fn fill_decks(select: Option<String>) {
     let Ok(bytes) = call("GET", "/api/v1/decks", None).await else {
         return;
     };
@@ -157,6 +163,7 @@ async fn fill_decks(select: Option<String>) {
             element.add_with_html_option_element(&option).ok();
         }
     }
+    crate::ui::deck_editor::load().await;
 }
 
 /// "Export": downloads the chosen deck as one file (cases, images, masks, volumes).

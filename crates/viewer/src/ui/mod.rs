@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod classroom;
+pub mod deck_editor;
 pub mod dom;
 mod events;
 pub mod render;
