@@ -820,6 +820,21 @@ fn a_class_follows_its_instructor_and_the_instructor_sees_the_class() {
          document.querySelector('#deck-cases button[data-edit=remove][data-index=\"1\"]').click(); true",
     );
     assert_eq!(browser.eval(&teacher, shown), json!("Optic disc"));
+    // Choosing another deck asks before dropping the edits; declined, nothing changes.
+    browser.eval(
+        &teacher,
+        &format!(
+            "setTimeout(() => {{ const d = document.getElementById('deck'); d.value = '{deck_id}'; \
+             d.dispatchEvent(new Event('change')); }}, 0); true"
+        ),
+    );
+    let question = browser.answer_dialog(&teacher, false);
+    assert!(question.contains("unsaved changes"), "{question}");
+    assert_eq!(
+        browser.eval(&teacher, "document.getElementById('deck').value"),
+        json!(imported)
+    );
+    assert_eq!(browser.eval(&teacher, shown), json!("Optic disc"));
     browser.eval(
         &teacher,
         "document.getElementById('deck-save').click(); true",

@@ -425,6 +425,34 @@ impl Browser {
             .collect()
     }
 
+    /// Waits (up to 30 s) for `page` to open a JavaScript dialog (`confirm`, `alert`…),
+    /// answers it and returns its message.
+    pub fn answer_dialog(&mut self, page: &Page, accept: bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let opened = self.events.iter().position(|e| {
+                e["method"] == "Page.javascriptDialogOpening"
+                    && e["sessionId"] == json!(page.session)
+            });
+            if let Some(i) = opened {
+                let event = self.events.remove(i);
+                self.call(
+                    Some(&page.session),
+                    "Page.handleJavaScriptDialog",
+                    json!({ "accept": accept }),
+                );
+                return event["params"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+            }
+            assert!(Instant::now() < deadline, "no dialog opened within 30 s");
+            // A browser-level call (the page's thread is blocked by the dialog) to read events.
+            self.call(None, "Target.getTargets", json!({}));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Console errors, uncaught exceptions and error log entries of `page` so far.
     pub fn console_errors(&mut self, page: &Page) -> Vec<String> {
         // Drain pending events without blocking for long.

@@ -8,7 +8,7 @@ use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlSelectElement};
 
 use crate::deck_edit::{CaseEdit, DeckEdit};
 use crate::ui::classroom::call;
-use crate::ui::dom::{by_id, document, listen, set_text, show_error};
+use crate::ui::dom::{by_id, document, listen, set_text, show_error, window};
 
 thread_local! {
     static EDITING: RefCell<Option<DeckEdit>> = const { RefCell::new(None) };
@@ -44,6 +44,23 @@ pub fn wire() {
         wasm_bindgen_futures::spawn_local(save());
     });
     listen::<web_sys::Event>(&by_id::<Element>("deck"), "change", |_| {
+        // Unsaved edits are dropped only when the teacher says so.
+        let unsaved = EDITING.with_borrow(|d| {
+            d.as_ref()
+                .filter(|d| d.dirty)
+                .map(|d| (d.id.clone(), d.title.clone()))
+        });
+        if let Some((id, title)) = unsaved {
+            let discard = window()
+                .confirm_with_message(&format!(
+                    "The case list of “{title}” has unsaved changes. Discard them?"
+                ))
+                .unwrap_or(true);
+            if !discard {
+                by_id::<HtmlSelectElement>("deck").set_value(&id);
+                return;
+            }
+        }
         wasm_bindgen_futures::spawn_local(load());
     });
 }
