@@ -130,6 +130,18 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// `Vary: Accept-Encoding` on every compressed response (the precompressed bundle files;
+/// the weights set it themselves), so no shared cache hands brotli to a client that did not
+/// ask for it.
+pub async fn vary_on_encoding(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if headers.contains_key(header::CONTENT_ENCODING) && !headers.contains_key(header::VARY) {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::{is_loopback_host, same_secret};

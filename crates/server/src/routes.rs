@@ -22,7 +22,9 @@ use tower_http::services::ServeDir;
 use crate::embeddings::{blocking, embedding_bytes};
 use crate::error::{ApiError, echo};
 use crate::image_id::{ImageId, PREPROCESSING_V1};
-use crate::layers::{check_host, limit_uploads, observe, require_token, security_headers, timeout};
+use crate::layers::{
+    check_host, limit_uploads, observe, require_token, security_headers, timeout, vary_on_encoding,
+};
 use crate::state::AppState;
 use crate::store::weights_tag;
 use crate::transfer::Coding;
@@ -87,6 +89,7 @@ pub fn router(
         .layer(from_fn_with_state(state.clone(), check_host))
         .layer(from_fn_with_state(state.clone(), observe))
         .layer(from_fn(security_headers))
+        .layer(from_fn(vary_on_encoding))
         .with_state(state)
 }
 

@@ -634,6 +634,7 @@ async fn models_list_the_decoder_the_browser_downloads_and_root_serves_the_viewe
         )
         .await;
     assert_eq!(compressed.headers()["content-encoding"], "br");
+    assert_eq!(compressed.headers()["vary"], "accept-encoding");
     assert_eq!(compressed.body().as_ref(), b"brotli bytes");
     assert!(
         compressed.headers()["content-type"]
