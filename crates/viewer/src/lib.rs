@@ -24,3 +24,26 @@ mod js;
 pub mod ui;
 #[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub mod worker;
+
+/// The page binary's `main`: starts the UI in the browser; natively, says how to build it.
+pub fn page_main() {
+    #[cfg(target_arch = "wasm32")]
+    ui::start();
+    #[cfg(not(target_arch = "wasm32"))]
+    not_in_a_browser("the viewer");
+}
+
+/// The decoder workers' `main` (both binaries; their features pick the backends): installs
+/// the message handler in the browser; natively, says how to build it.
+pub fn worker_main() {
+    #[cfg(all(target_arch = "wasm32", feature = "worker"))]
+    worker::start();
+    #[cfg(not(all(target_arch = "wasm32", feature = "worker")))]
+    not_in_a_browser("the decoder worker");
+}
+
+#[cfg(not(all(target_arch = "wasm32", feature = "worker")))]
+fn not_in_a_browser(what: &str) {
+    eprintln!("{what} runs in a browser: build it with `trunk build --release` (see README)");
+    std::process::exit(2);
+}

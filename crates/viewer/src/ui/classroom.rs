@@ -191,8 +191,9 @@ async fn import_deck() {
     match call("POST", "/api/v1/decks/import", Some(text)).await {
         Ok(reply) => match serde_json::from_slice::<Created>(&reply) {
             Ok(created) => {
-                set_text("deck-status", "Imported the deck.");
+                // The status last: once it shows, the selector and case list are current.
                 fill_decks(Some(created.id)).await;
+                set_text("deck-status", "Imported the deck.");
             }
             Err(e) => show_error(&format!("import: {e}")),
         },
@@ -258,8 +259,8 @@ async fn add_to_deck(app: Shared) {
     let body = serde_json::to_string(&case).unwrap_or_default();
     match call("POST", &format!("/api/v1/decks/{deck}/cases"), Some(body)).await {
         Ok(_) => {
-            set_text("deck-status", "Added to the deck.");
             fill_decks(Some(deck)).await;
+            set_text("deck-status", "Added to the deck.");
         }
         Err(e) => show_error(&format!("add to deck: {e}")),
     }
