@@ -138,10 +138,10 @@ fn run_page(server: &Server, backend: &str, reps: usize) -> Value {
 /// Markdown table.
 fn first_visit_download(server: &Server, backend: &str) -> String {
     let mut browser = Browser::launch(backend == "webgpu");
-    let context = browser.call(None, "Target.createBrowserContext", serde_json::json!({}));
+    let context = browser.new_context();
     let page = browser.open_recording_downloads(
         &format!("{}/?backend={backend}", server.url),
-        context["browserContextId"].as_str(),
+        Some(&context),
     );
     browser.wait_for(
         &page,

@@ -198,10 +198,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Opens `url` in a new browser context (fresh cookies, storage and caches).
-    pub fn open_in_new_context(&mut self, url: &str) -> Page {
+    /// A new browser context (fresh cookies, storage and caches): its id.
+    pub fn new_context(&mut self) -> String {
         let context = self.call(None, "Target.createBrowserContext", json!({}));
-        self.open(url, context["browserContextId"].as_str())
+        context["browserContextId"].as_str().unwrap().to_string()
+    }
+
+    /// Opens `url` in a new browser context.
+    pub fn open_in_new_context(&mut self, url: &str) -> Page {
+        let context = self.new_context();
+        self.open(url, Some(&context))
     }
 
     /// Opens `url` in a new tab of `context` (the default context when `None`).
