@@ -215,7 +215,7 @@ async fn init(
         s.chain.clear();
     });
     Ok(Reply::Ready {
-        backend: picked.backend.into(),
+        backend: picked.backend,
         adapter: picked.adapter,
         cached,
         load_ms,
