@@ -16,34 +16,9 @@ pub const META_FORMAT: &str = "samscope.format";
 /// Current export format.
 pub const FORMAT_VERSION: &str = "decoder-v1";
 
-/// Storage precision of exported weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ExportDtype {
-    /// 32-bit floats (bit-exact with the checkpoint).
-    F32,
-    /// 16-bit floats (half the download; widened to f32 on load).
-    F16,
-}
-
-impl ExportDtype {
-    /// `"f32"` or `"f16"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExportDtype::F32 => "f32",
-            ExportDtype::F16 => "f16",
-        }
-    }
-}
-
-impl ExportDtype {
-    /// Bytes per weight: 4 or 2 (the lane width of [`to_byte_planes`]).
-    pub fn size_bytes(self) -> usize {
-        match self {
-            ExportDtype::F32 => 4,
-            ExportDtype::F16 => 2,
-        }
-    }
-}
+/// Storage precision of exported weights: the wire dtype of the contract (`api`), under
+/// the name the export code has always used.
+pub use api::WireDtype as ExportDtype;
 
 /// Reorders `bytes` as `width` byte planes: every `width`-th byte from offset 0, then from
 /// offset 1, and so on (the inverse is [`from_byte_planes`]).
@@ -77,18 +52,6 @@ pub fn from_byte_planes(planes: &[u8], width: usize) -> Vec<u8> {
         rest = tail;
     }
     bytes
-}
-
-impl std::str::FromStr for ExportDtype {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "f32" => Ok(ExportDtype::F32),
-            "f16" => Ok(ExportDtype::F16),
-            other => Err(format!("unknown dtype `{other}`; use f32 or f16")),
-        }
-    }
 }
 
 /// Serialises the decoder of `config` to safetensors bytes.

@@ -4,11 +4,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use api::ErrorBody;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use imaging::ImagingError;
-use serde::Serialize;
+use teaching::{ContentKind, TeachingError};
 
 use crate::image_id::{ImageId, VolumeId};
 
@@ -107,13 +108,6 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The JSON body of every error response.
-#[derive(Debug, Serialize)]
-struct ErrorBody<'a> {
-    error: &'static str,
-    detail: &'a str,
-}
-
 impl ApiError {
     /// A server-side failure with a detail for the log.
     pub fn internal(detail: impl Into<String>) -> Self {
@@ -188,8 +182,8 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let body = ErrorBody {
-            error: self.code(),
-            detail: &detail,
+            error: self.code().to_string(),
+            detail,
         };
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
@@ -221,6 +215,34 @@ impl From<ImagingError> for ApiError {
                 ApiError::Unprocessable(err.to_string())
             }
             ImagingError::TooLarge(_) => ApiError::TooLarge(err.to_string()),
+        }
+    }
+}
+
+/// Teaching's failures as HTTP: the one place their statuses and codes are decided.
+impl From<TeachingError> for ApiError {
+    fn from(err: TeachingError) -> Self {
+        match err {
+            TeachingError::DeckNotFound(id) => ApiError::DeckNotFound(id),
+            TeachingError::SessionNotFound => ApiError::SessionNotFound,
+            TeachingError::SessionExpired => ApiError::SessionExpired,
+            TeachingError::InstructorOnly => ApiError::InstructorOnly,
+            TeachingError::SessionFull(most) => ApiError::SessionFull(most),
+            TeachingError::UnknownModel(reason) => ApiError::UnknownModel(reason),
+            TeachingError::Invalid(_)
+            | TeachingError::NotStored { .. }
+            | TeachingError::BadDeckFile(_) => ApiError::Invalid(err.to_string()),
+            TeachingError::Missing { kind, ref id } => {
+                let missing = match kind {
+                    ContentKind::Image => ImageId::parse(id).map(ApiError::ImageNotFound),
+                    ContentKind::Mask => ImageId::parse(id).map(ApiError::MaskNotFound),
+                    ContentKind::Volume => VolumeId::parse(id).map(ApiError::VolumeNotFound),
+                };
+                missing.unwrap_or_else(|_| ApiError::internal(err.to_string()))
+            }
+            TeachingError::NewerDatabase { .. } | TeachingError::Storage(_) => {
+                ApiError::internal(err.to_string())
+            }
         }
     }
 }

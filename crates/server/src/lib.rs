@@ -19,6 +19,7 @@
 
 mod cache;
 mod config;
+mod content;
 mod embeddings;
 mod encoder;
 mod error;
@@ -29,7 +30,7 @@ mod metrics;
 mod routes;
 mod state;
 mod store;
-pub mod teaching;
+mod teaching_routes;
 mod transfer;
 mod volumes;
 
@@ -41,10 +42,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use config::{FinetunedDecoder, ServerConfig, ServerLimits};
+pub use content::Content;
 pub use error::{ApiError, ServerError};
 pub use image_id::{ImageId, PREPROCESSING_V1, VolumeId};
 pub use state::LoadedModel;
-pub use teaching::DeckLibrary;
 
 /// A server bound to its address, not yet accepting connections.
 #[derive(Debug)]

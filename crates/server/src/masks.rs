@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
+use api::Uploaded;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
 
 use crate::embeddings::blocking;
 use crate::error::ApiError;
@@ -18,19 +18,11 @@ use crate::routes::{IMMUTABLE, body_error, conditional, image_id, not_modified};
 use crate::state::AppState;
 use crate::store::mask_id;
 
-/// Response of `POST /api/v1/masks`.
-#[derive(Debug, Serialize)]
-pub struct UploadedMask {
-    id: String,
-    width: u32,
-    height: u32,
-}
-
 /// `POST /api/v1/masks`: check the file decodes as an image within the limits, keep it.
 pub async fn upload_mask(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<UploadedMask>, ApiError> {
+) -> Result<Json<Uploaded>, ApiError> {
     let body = body.map_err(|e| body_error(e, state.limits.max_upload_bytes))?;
     if body.is_empty() {
         return Err(ApiError::EmptyBody);
@@ -42,7 +34,7 @@ pub async fn upload_mask(
             .store
             .put_mask(&body)
             .map_err(|e| ApiError::internal(format!("storing a mask: {e}")))?;
-        Ok(Json(UploadedMask {
+        Ok(Json(Uploaded {
             id: id.to_string(),
             width: decoded.width,
             height: decoded.height,

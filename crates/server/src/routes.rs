@@ -4,6 +4,7 @@
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
+use api::{DecoderInfo, ModelInfo, ModelList, UploadReply, Uploaded, WireDtype};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -14,9 +15,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use sam::export::{self, ExportDtype};
+use sam::export;
 use sam::{RgbImage, embedding_codec};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_http::services::ServeDir;
 
 use crate::embeddings::{blocking, embedding_bytes};
@@ -72,7 +73,7 @@ pub fn router(
             "/api/v1/models/{model}/decoder.safetensors",
             get(get_decoder),
         )
-        .merge(crate::teaching::routes::router(&state))
+        .merge(crate::teaching_routes::router(&state))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed);
     let not_found_service = not_found.with_state(state.clone());
@@ -131,22 +132,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// Response of `POST /api/v1/images` for a raster image.
-#[derive(Debug, Serialize)]
-struct Uploaded {
-    id: String,
-    width: u32,
-    height: u32,
-}
-
-/// Response of `POST /api/v1/images`: a raster image as before, or a volume.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum UploadResponse {
-    Image(Uploaded),
-    Volume(Box<crate::volumes::UploadedVolume>),
-}
-
 pub(crate) fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge(format!(
@@ -163,7 +148,7 @@ pub(crate) fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
 async fn upload_image(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<UploadResponse>, ApiError> {
+) -> Result<Json<UploadReply>, ApiError> {
     let body = body.map_err(|e| body_error(e, state.limits.max_upload_bytes))?;
     let worker = state.clone();
     let scan = blocking(move || {
@@ -183,11 +168,11 @@ async fn upload_image(
                 blocking(move || crate::volumes::store_upload(&worker, volume, format)).await??;
             state.metrics.record_upload();
             tracing::info!(
-                volume = %uploaded.id(),
-                dims = ?uploaded.dims(),
+                volume = %uploaded.volume.id,
+                dims = ?uploaded.volume.dims,
                 "volume stored"
             );
-            return Ok(Json(UploadResponse::Volume(Box::new(uploaded))));
+            return Ok(Json(UploadReply::Volume(Box::new(uploaded))));
         }
     };
     let worker = state.clone();
@@ -214,7 +199,7 @@ async fn upload_image(
         height = uploaded.height,
         "image stored"
     );
-    Ok(Json(UploadResponse::Image(uploaded)))
+    Ok(Json(UploadReply::Image(uploaded)))
 }
 
 pub(crate) fn image_id(path: Result<Path<String>, PathRejection>) -> Result<ImageId, ApiError> {
@@ -314,36 +299,8 @@ async fn get_embedding(
     conditional(&headers, &etag, IMMUTABLE, BINARY, bytes)
 }
 
-/// One entry of `GET /api/v1/models`.
-#[derive(Debug, Serialize)]
-struct ModelInfo {
-    id: String,
-    /// For a fine-tuned decoder: the model whose embeddings it decodes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    base: Option<&'static str>,
-    default: bool,
-    image_size: usize,
-    embedding_shape: [usize; 4],
-    weights_sha256: String,
-    decoder: DecoderInfo,
-    decoder_f32: DecoderInfo,
-}
-
-/// The decoder weights file of a model.
-#[derive(Debug, Serialize)]
-struct DecoderInfo {
-    url: String,
-    /// The same file as byte planes, compressed as the client accepts: the download form
-    /// (the viewer reorders it back and checks `sha256` on the result).
-    planes_url: String,
-    bytes: usize,
-    sha256: String,
-    dtype: &'static str,
-    format: &'static str,
-}
-
 /// `GET /api/v1/models`: what the server runs and where the browser gets each decoder.
-async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
     let models: Vec<ModelInfo> = state
         .models
         .iter()
@@ -352,7 +309,7 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
             let e = m.config.embedding_size();
             ModelInfo {
                 id: m.name.clone(),
-                base: m.finetuned_from.map(|b| b.as_str()),
+                base: m.finetuned_from.map(|b| b.as_str().to_string()),
                 default: i == 0,
                 image_size: m.config.img_size,
                 embedding_shape: [1, m.config.prompt_encoder.embed_dim, e, e],
@@ -363,10 +320,10 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
                         "/api/v1/models/{}/decoder.safetensors?layout=planes",
                         m.name
                     ),
-                    bytes: m.decoder.bytes.len(),
+                    bytes: m.decoder.bytes.len() as u64,
                     sha256: m.decoder.sha256.clone(),
-                    dtype: ExportDtype::F16.as_str(),
-                    format: export::FORMAT_VERSION,
+                    dtype: WireDtype::F16,
+                    format: export::FORMAT_VERSION.to_string(),
                 },
                 decoder_f32: DecoderInfo {
                     url: format!("/api/v1/models/{}/decoder.safetensors?dtype=f32", m.name),
@@ -374,15 +331,15 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<serde_json::Val
                         "/api/v1/models/{}/decoder.safetensors?dtype=f32&layout=planes",
                         m.name
                     ),
-                    bytes: m.decoder.f32_bytes.len(),
+                    bytes: m.decoder.f32_bytes.len() as u64,
                     sha256: m.decoder.f32_sha256.clone(),
-                    dtype: ExportDtype::F32.as_str(),
-                    format: export::FORMAT_VERSION,
+                    dtype: WireDtype::F32,
+                    format: export::FORMAT_VERSION.to_string(),
                 },
             }
         })
         .collect();
-    Json(serde_json::json!({ "models": models }))
+    Json(ModelList { models })
 }
 
 /// `GET /api/v1/models/{model}/decoder.safetensors`: decoder weights (f16 unless
@@ -397,8 +354,8 @@ async fn get_decoder(
     let entry = state.model(Some(&model))?;
     let decoder = &entry.decoder;
     let (bytes, sha256, planes) = match parse_dtype(query.dtype.as_deref())? {
-        ExportDtype::F16 => (&decoder.bytes, &decoder.sha256, &decoder.planes),
-        ExportDtype::F32 => (&decoder.f32_bytes, &decoder.f32_sha256, &decoder.f32_planes),
+        WireDtype::F16 => (&decoder.bytes, &decoder.sha256, &decoder.planes),
+        WireDtype::F32 => (&decoder.f32_bytes, &decoder.f32_sha256, &decoder.f32_planes),
     };
     match query.layout.as_deref() {
         None | Some("file") => {
@@ -438,13 +395,11 @@ struct DecoderQuery {
 }
 
 /// `dtype=f16|f32` (default f16).
-fn parse_dtype(dtype: Option<&str>) -> Result<ExportDtype, ApiError> {
+fn parse_dtype(dtype: Option<&str>) -> Result<WireDtype, ApiError> {
     match dtype {
-        None | Some("f16") => Ok(ExportDtype::F16),
-        Some("f32") => Ok(ExportDtype::F32),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "dtype `{}`: use f16 (default) or f32",
-            echo(other)
-        ))),
+        None => Ok(WireDtype::F16),
+        Some(text) => WireDtype::parse(text).ok_or_else(|| {
+            ApiError::BadRequest(format!("dtype `{}`: use f16 (default) or f32", echo(text)))
+        }),
     }
 }

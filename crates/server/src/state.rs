@@ -17,7 +17,6 @@ use crate::error::{ApiError, ServerError, echo};
 use crate::image_id::{ImageId, parse_sha256_hex};
 use crate::metrics::Metrics;
 use crate::store::{Store, write_atomic};
-use crate::teaching::Teaching;
 use crate::transfer::PlanesFile;
 use crate::volumes::{VOLUME_CACHE_BYTES, VolumeCache};
 
@@ -110,7 +109,7 @@ pub struct AppState {
     /// Decoded volumes recently uploaded or sliced.
     pub volumes: VolumeCache,
     /// Decks and teaching sessions.
-    pub teaching: Teaching,
+    pub teaching: teaching::Teaching,
 }
 
 impl AppState {
@@ -125,7 +124,7 @@ impl AppState {
             source,
         };
         let store = Store::open(&config.data_dir).map_err(data_dir)?;
-        let teaching = Teaching::open(&config.data_dir)
+        let teaching = teaching::Teaching::open(&config.data_dir)
             .map_err(|e| data_dir(std::io::Error::other(e.to_string())))?;
         let mut entries = Vec::with_capacity(models.len());
         let mut predictors = Vec::with_capacity(models.len());

@@ -7,16 +7,19 @@
 //! an image whose id names the volume, axis, index and window, so embeddings are per slice
 //! and per window.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use api::{
+    CenterWidth, ScanKind, SliceInfo, SliceRequest, SliceWindow, UploadedVolume, VolumeInfo,
+    WindowSpec,
+};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use imaging::{Axis, Preset, SourceFormat, Volume, Window, WindowLevel};
 use sam::RgbImage;
-use serde::{Deserialize, Serialize};
 
 use crate::embeddings::blocking;
 use crate::error::{ApiError, echo};
@@ -72,144 +75,42 @@ impl VolumeCache {
     }
 }
 
-/// A window as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct WindowInfo {
-    /// What was asked for (`default`, a preset, `C,W`, `pLOW-HIGH`, `minmax`).
-    requested: String,
-    /// Value shown black (white when inverted); absent for 8-bit RGB shown as is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lower: Option<f64>,
-    /// Value shown white (black when inverted).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    upper: Option<f64>,
-    /// MONOCHROME1: low values shown bright.
-    inverted: bool,
-}
-
-/// Center and width.
-#[derive(Debug, Serialize)]
-pub struct CenterWidth {
-    center: f64,
-    width: f64,
-}
-
-/// What the API says about a volume: geometry and how it slices; nothing else.
-#[derive(Debug, Serialize)]
-pub struct VolumeInfo {
-    id: String,
-    /// Voxels along `i` (columns), `j` (rows), `k` (slices/frames) as stored.
-    dims: [usize; 3],
-    /// 1 (grey) or 3 (RGB).
-    channels: usize,
-    /// Stored sample type (`u8`, `i16`, …).
-    sample_type: &'static str,
-    /// Voxel spacing along `i`, `j`, `k`, mm.
-    spacing_mm: [f64; 3],
-    /// Voxel index → patient position (DICOM LPS, mm), row-major 4×4.
-    affine_lps: [[f64; 4]; 4],
-    /// Whether the orientation came from the file.
-    oriented: bool,
-    /// MONOCHROME1.
-    inverted: bool,
-    /// Slice counts per axis.
-    slices: BTreeMap<&'static str, usize>,
-    /// `[width, height]` of the slices per axis.
-    slice_size: BTreeMap<&'static str, [usize; 2]>,
-    /// Smallest and largest physical value (HU for CT), for window controls.
-    value_range: [f64; 2],
-    /// The window the file suggests, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    default_window: Option<CenterWidth>,
-    /// Named windows this server knows, with their center and width.
-    presets: BTreeMap<&'static str, CenterWidth>,
-}
-
-impl VolumeInfo {
-    fn new(id: &VolumeId, v: &Volume) -> Self {
-        let g = v.geometry();
-        let cw = |w: WindowLevel| CenterWidth {
-            center: w.center,
-            width: w.width,
-        };
-        Self {
-            id: id.to_string(),
-            dims: v.dims(),
-            channels: v.channels(),
-            sample_type: v.voxels().type_name(),
-            spacing_mm: g.spacing,
-            affine_lps: g.affine(),
-            oriented: g.oriented,
-            inverted: v.invert(),
-            slices: Axis::ALL
-                .iter()
-                .map(|&a| (a.as_str(), v.slice_count(a)))
-                .collect(),
-            slice_size: Axis::ALL
-                .iter()
-                .map(|&a| {
-                    let (w, h) = v.slice_size(a);
-                    (a.as_str(), [w, h])
-                })
-                .collect(),
-            value_range: [
-                v.percentile(0.0).unwrap_or(0.0),
-                v.percentile(100.0).unwrap_or(0.0),
-            ],
-            default_window: v.default_window().map(cw),
-            presets: Preset::ALL
-                .iter()
-                .map(|&p| (p.as_str(), cw(p.window())))
-                .collect(),
-        }
-    }
-}
-
-/// A slice stored as an image.
-#[derive(Debug, Serialize)]
-pub struct SliceImage {
-    /// The image id (for `/api/v1/images/{id}` and its embedding).
-    id: String,
-    width: u32,
-    height: u32,
-    /// The volume it was cut from.
-    volume_id: String,
-    axis: &'static str,
-    index: usize,
-    window: WindowInfo,
-    /// Distance between columns and between rows, mm.
-    pixel_spacing_mm: [f64; 2],
-    /// LPS position of the top-left pixel, mm.
-    origin_lps: [f64; 3],
-    /// LPS direction of increasing column.
-    column_direction: [f64; 3],
-    /// LPS direction of increasing row.
-    row_direction: [f64; 3],
-}
-
-/// The response of `POST /api/v1/images` for a volume format.
-#[derive(Debug, Serialize)]
-pub struct UploadedVolume {
-    /// `volume`.
-    kind: &'static str,
-    /// The container (`dicom`, `nifti`, `nrrd`, `metaimage`).
-    format: &'static str,
-    /// Geometry and slicing.
-    volume: VolumeInfo,
-    /// For a single-slice scan, that slice through the default window, as for a PNG.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    image: Option<SliceImage>,
-}
-
-impl UploadedVolume {
-    /// The volume id.
-    pub fn id(&self) -> &str {
-        &self.volume.id
-    }
-
-    /// The volume's dimensions.
-    pub fn dims(&self) -> [usize; 3] {
-        self.volume.dims
+/// What the API says about volume `v`: geometry and how it slices; nothing else.
+fn volume_info(id: &VolumeId, v: &Volume) -> VolumeInfo {
+    let g = v.geometry();
+    let cw = |w: WindowLevel| CenterWidth {
+        center: w.center,
+        width: w.width,
+    };
+    VolumeInfo {
+        id: id.to_string(),
+        dims: v.dims(),
+        channels: v.channels(),
+        sample_type: v.voxels().type_name().to_string(),
+        spacing_mm: g.spacing,
+        affine_lps: g.affine(),
+        oriented: g.oriented,
+        inverted: v.invert(),
+        slices: Axis::ALL
+            .iter()
+            .map(|&a| (a.as_str().to_string(), v.slice_count(a)))
+            .collect(),
+        slice_size: Axis::ALL
+            .iter()
+            .map(|&a| {
+                let (w, h) = v.slice_size(a);
+                (a.as_str().to_string(), [w, h])
+            })
+            .collect(),
+        value_range: [
+            v.percentile(0.0).unwrap_or(0.0),
+            v.percentile(100.0).unwrap_or(0.0),
+        ],
+        default_window: v.default_window().map(cw),
+        presets: Preset::ALL
+            .iter()
+            .map(|&p| (p.as_str().to_string(), cw(p.window())))
+            .collect(),
     }
 }
 
@@ -221,7 +122,7 @@ fn store_slice(
     axis: Axis,
     index: usize,
     window: &Window,
-) -> Result<SliceImage, ApiError> {
+) -> Result<SliceInfo, ApiError> {
     let (w, h) = volume.slice_size(axis);
     let limits = state.limits.imaging();
     if (w as u64) * (h as u64) > limits.max_pixels {
@@ -244,14 +145,14 @@ fn store_slice(
         .put_slice_image(image_id, &descriptor, &rgb)
         .map_err(|e| ApiError::internal(format!("storing image {image_id}: {e}")))?;
     let bounds = rendered.window.bounds;
-    Ok(SliceImage {
+    Ok(SliceInfo {
         id: image_id.to_string(),
         width,
         height,
         volume_id: id.to_string(),
-        axis: axis.as_str(),
+        axis: axis.as_str().to_string(),
         index,
-        window: WindowInfo {
+        window: SliceWindow {
             requested: rendered.window.requested.to_string(),
             lower: bounds.map(|b| b.lower()),
             upper: bounds.map(|b| b.upper()),
@@ -292,9 +193,9 @@ pub fn store_upload(
         None
     };
     Ok(UploadedVolume {
-        kind: "volume",
-        format: format.name(),
-        volume: VolumeInfo::new(&id, &volume),
+        kind: ScanKind::Volume,
+        format: format.name().to_string(),
+        volume: volume_info(&id, &volume),
         image,
     })
 }
@@ -329,49 +230,28 @@ pub async fn get_volume(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<VolumeInfo>, ApiError> {
     let id = volume_id(path)?;
-    let info = blocking(move || load(&state, &id).map(|v| VolumeInfo::new(&id, &v))).await??;
+    let info = blocking(move || load(&state, &id).map(|v| volume_info(&id, &v))).await??;
     Ok(Json(info))
 }
 
-/// A window in a slice request: a string as on the command line, or an object.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum WindowSpec {
-    Text(String),
-    Preset { preset: String },
-    Manual { center: f64, width: f64 },
-    Percentiles { percentiles: [f64; 2] },
-}
-
-impl WindowSpec {
-    fn parse(&self) -> Result<Window, ApiError> {
-        let window = match self {
-            WindowSpec::Text(text) => text.parse()?,
-            WindowSpec::Preset { preset } => Window::Preset(preset.parse()?),
-            WindowSpec::Manual { center, width } => Window::Manual(WindowLevel {
-                center: *center,
-                width: *width,
-            }),
-            WindowSpec::Percentiles {
-                percentiles: [low, high],
-            } => Window::Percentiles {
-                low: *low,
-                high: *high,
-            },
-        };
-        window.validate()?;
-        Ok(window)
-    }
-}
-
-/// Body of `POST /api/v1/volumes/{id}/slices`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SliceRequest {
-    axis: String,
-    index: usize,
-    #[serde(default)]
-    window: Option<WindowSpec>,
+/// The window a slice request or a case names, checked.
+fn window_of(spec: &WindowSpec) -> Result<Window, ApiError> {
+    let window = match spec {
+        WindowSpec::Text(text) => text.parse()?,
+        WindowSpec::Preset { preset } => Window::Preset(preset.parse()?),
+        WindowSpec::Manual { center, width } => Window::Manual(WindowLevel {
+            center: *center,
+            width: *width,
+        }),
+        WindowSpec::Percentiles {
+            percentiles: [low, high],
+        } => Window::Percentiles {
+            low: *low,
+            high: *high,
+        },
+    };
+    window.validate()?;
+    Ok(window)
 }
 
 /// `POST /api/v1/volumes/{id}/slices`: one slice through a window, stored as an image.
@@ -379,7 +259,7 @@ pub async fn post_slice(
     State(state): State<Arc<AppState>>,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<SliceImage>, ApiError> {
+) -> Result<Json<SliceInfo>, ApiError> {
     let id = volume_id(path)?;
     let body = body.map_err(|e| crate::routes::body_error(e, SLICE_REQUEST_BYTES))?;
     let request: SliceRequest = serde_json::from_slice(&body).map_err(|e| {
@@ -392,13 +272,13 @@ pub async fn post_slice(
     let window = request
         .window
         .as_ref()
-        .map_or(Ok(Window::Default), WindowSpec::parse)?;
+        .map_or(Ok(Window::Default), window_of)?;
     let worker = state.clone();
     let slice = blocking(move || {
         let volume = load(&worker, &id)?;
         store_slice(&worker, &id, &volume, axis, request.index, &window)
     })
     .await??;
-    tracing::info!(volume = %id, image = %slice.id, axis = slice.axis, index = slice.index, "slice stored");
+    tracing::info!(volume = %id, image = %slice.id, axis = %slice.axis, index = slice.index, "slice stored");
     Ok(Json(slice))
 }

@@ -346,8 +346,8 @@ async fn students_follow_and_only_the_instructor_leads() {
     );
 
     // Once expired, every route answers 410 (the stored row is what counts).
-    let db = server::teaching::db::Db::open(&server.data_dir).unwrap();
-    db.with(|c| c.execute("UPDATE sessions SET expires_at = 1", []))
+    let db = rusqlite::Connection::open(server.data_dir.join("teaching.sqlite")).unwrap();
+    db.execute("UPDATE sessions SET expires_at = 1", [])
         .unwrap();
     assert_error(
         send_open(&server, Method::GET, &at(&student, ""), Value::Null).await,

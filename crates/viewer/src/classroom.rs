@@ -3,8 +3,6 @@
 //! and notes rendered from Markdown. No browser APIs: tested natively.
 
 use pulldown_cmark::{Event, Options, Parser, html};
-use sam::session::Step;
-use serde::{Deserialize, Serialize};
 
 /// What a teaching link in the fragment asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,125 +54,8 @@ impl ClassLink {
     }
 }
 
-/// The slice of a volume a case shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CaseVolume {
-    /// Volume id.
-    pub id: String,
-    /// Axis name.
-    pub axis: String,
-    /// Slice index.
-    pub index: u32,
-    /// Window as the slices endpoint takes it.
-    pub window: serde_json::Value,
-}
-
-/// One case of a deck (the server's `teaching::deck::Case`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Case {
-    /// Short title.
-    #[serde(default)]
-    pub title: String,
-    /// Image id.
-    pub image: String,
-    /// Volume slice, when the image is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume: Option<CaseVolume>,
-    /// Model to decode with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Ground-truth mask id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gt: Option<String>,
-    /// Label the metrics use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<u16>,
-    /// Preset prompts.
-    #[serde(default)]
-    pub steps: Vec<Step>,
-    /// Markdown notes.
-    #[serde(default)]
-    pub notes: String,
-}
-
-/// Who the key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Drives the session.
-    Instructor,
-    /// Follows it.
-    Student,
-}
-
-/// `GET /api/v1/classroom/{key}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Classroom {
-    /// The key's role.
-    pub role: Role,
-    /// Deck title.
-    pub title: String,
-    /// The cases.
-    pub cases: Vec<Case>,
-    /// Case everyone follows.
-    pub current: usize,
-    /// Revealed cases.
-    pub revealed: Vec<usize>,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-/// A `state` event.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ClassState {
-    /// Case everyone follows.
-    pub current: usize,
-    /// Revealed cases.
-    pub revealed: Vec<usize>,
-}
-
-/// How the class did on one case (a `results` event or `GET …/results`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct CaseResults {
-    /// Case index.
-    pub case: usize,
-    /// Students with a result.
-    pub students: usize,
-    /// Their Dice, ascending.
-    pub dice: Vec<f64>,
-    /// Mean Dice.
-    pub mean_dice: f64,
-    /// Median Dice.
-    pub median_dice: f64,
-    /// Mean IoU.
-    pub mean_iou: f64,
-    /// Mean prompts.
-    pub mean_clicks: f64,
-    /// Dice counts in ten bins.
-    pub histogram: [usize; 10],
-}
-
-/// The body of a `results` event.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Results {
-    /// One entry per case.
-    pub cases: Vec<CaseResults>,
-}
-
-/// A student's post (`POST …/results`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResultPost {
-    /// This tab's random id.
-    pub student: String,
-    /// Case index.
-    pub case: usize,
-    /// Dice.
-    pub dice: f64,
-    /// IoU.
-    pub iou: f64,
-    /// Prompts used.
-    pub clicks: u32,
-}
+pub use api::VolumeView as CaseVolume;
+pub use api::{Case, CaseResults, ClassState, Classroom, ResultPost, Results, Role};
 
 /// What a student's viewer posts after a decode: nothing for the instructor, without a
 /// score, without prompts, or once the case's answer is revealed (the class's result is

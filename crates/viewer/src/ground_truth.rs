@@ -3,11 +3,11 @@
 //! paper's centroid prompt come from `crates/eval`, so the viewer reports exactly the
 //! evaluator's numbers.
 
+use api::BinaryMask;
+use api::{Action, Step};
 use eval::ground_truth::{Decode, LabelMap, decode_mask};
 use eval::metrics::{dice, iou};
 use eval::protocols::{OutsidePolicy, Protocol, ProtocolOptions, first_prompt};
-use sam::BinaryMask;
-use sam::session::{Action, Step};
 
 /// An uploaded ground truth.
 #[derive(Debug, Clone, PartialEq)]

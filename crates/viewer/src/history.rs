@@ -2,7 +2,7 @@
 //! click, pick a candidate, clear, run the paper protocol) is one undoable change of the
 //! whole step list.
 
-use sam::session::{Action, Step};
+use api::{Action, Step};
 
 /// Steps plus undo and redo stacks of earlier versions.
 #[derive(Debug, Clone, Default, PartialEq)]

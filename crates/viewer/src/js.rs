@@ -77,10 +77,8 @@ pub async fn error_detail(response: &Response) -> String {
     let Ok(bytes) = body_bytes(response).await else {
         return status;
     };
-    serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(String::from))
-        .map_or(status.clone(), |detail| format!("{status}: {detail}"))
+    serde_json::from_slice::<api::ErrorBody>(&bytes)
+        .map_or(status.clone(), |body| format!("{status}: {}", body.detail))
 }
 
 /// `GET url` → bytes; a non-2xx status is an error with the server's reason.

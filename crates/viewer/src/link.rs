@@ -23,7 +23,7 @@
 //! `default` (as `--window` on the command line). Images that are not volume slices keep
 //! writing version 1, and version 1 links open as before.
 
-use sam::session::{Action, Step};
+use api::{Action, Step};
 
 use crate::protocol::Wire;
 use crate::volume::SliceView;

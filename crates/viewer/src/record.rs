@@ -3,7 +3,7 @@
 //! For a volume slice, `view` names it (`{volume, axis, index, window}`): `samscope
 //! segment --image SCAN --slice AXIS:INDEX --window WINDOW --replay …` cuts the same slice.
 
-use sam::session::Step;
+use api::Step;
 use serde::{Deserialize, Serialize};
 
 use crate::ground_truth::Overlap;
@@ -54,7 +54,7 @@ pub struct SessionRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sam::session::Action;
+    use api::Action;
 
     #[test]
     fn the_record_has_what_segment_replay_reads() {

@@ -15,7 +15,7 @@
 //! - label volumes as ground truth: checked against the scan's grid
 //!   ([`check_label_grid`]) and cut into the same slices ([`label_slice_png`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use image::codecs::png::PngEncoder;
 pub use imaging::{Axis, Window, WindowLevel};
@@ -23,93 +23,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::link::is_id;
 
-/// A window as center and width, as the server lists presets.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CenterWidth {
-    /// Middle of the window.
-    pub center: f64,
-    /// Width (> 0).
-    pub width: f64,
-}
+pub use api::{CenterWidth, SliceInfo, SliceWindow, VolumeInfo};
 
-/// The `volume` object of `POST /api/v1/images` and `GET /api/v1/volumes/{id}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct VolumeInfo {
-    /// Volume id (64 lower-case hex).
-    pub id: String,
-    /// Voxels along `i`, `j`, `k` as stored.
-    pub dims: [usize; 3],
-    /// 1 (grey) or 3 (RGB).
-    #[serde(default = "one")]
-    pub channels: usize,
-    /// Voxel index → LPS position, mm (row-major 4×4).
-    pub affine_lps: [[f64; 4]; 4],
-    /// Whether the file gave an orientation (else the position shown is left out).
-    #[serde(default)]
-    pub oriented: bool,
-    /// Slice count per axis name.
-    pub slices: BTreeMap<String, usize>,
-    /// `[width, height]` of the slices per axis name.
-    #[serde(default)]
-    pub slice_size: BTreeMap<String, [usize; 2]>,
-    /// Smallest and largest value (HU for CT).
-    pub value_range: [f64; 2],
-    /// The file's own window, if it has one.
-    #[serde(default)]
-    pub default_window: Option<CenterWidth>,
-    /// The server's named windows.
-    #[serde(default)]
-    pub presets: BTreeMap<String, CenterWidth>,
-}
-
-fn one() -> usize {
-    1
-}
-
-/// The window a slice was rendered with (`window` of the slice answer).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SliceWindow {
-    /// What was asked for, as the server wrote it back.
-    pub requested: String,
-    /// Value shown black (white when inverted); absent for RGB shown as is.
-    #[serde(default)]
-    pub lower: Option<f64>,
-    /// Value shown white (black when inverted).
-    #[serde(default)]
-    pub upper: Option<f64>,
-    /// MONOCHROME1: low values bright.
-    #[serde(default)]
-    pub inverted: bool,
-}
-
-impl SliceWindow {
+/// [`SliceWindow`] in the viewer's terms.
+pub trait SliceWindowLevel {
     /// The bounds as center and width, when the slice was windowed.
-    pub fn level(&self) -> Option<WindowLevel> {
+    fn level(&self) -> Option<WindowLevel>;
+}
+
+impl SliceWindowLevel for SliceWindow {
+    fn level(&self) -> Option<WindowLevel> {
         let (lower, upper) = (self.lower?, self.upper?);
         (upper > lower).then(|| WindowLevel::from_bounds(lower, upper))
     }
-}
-
-/// `POST /api/v1/volumes/{id}/slices`'s answer: one slice stored as an image.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SliceInfo {
-    /// Image id (its embedding is fetched by it).
-    pub id: String,
-    /// Width, pixels.
-    pub width: usize,
-    /// Height, pixels.
-    pub height: usize,
-    /// The volume it was cut from.
-    pub volume_id: String,
-    /// Axis name.
-    pub axis: String,
-    /// Index along the axis.
-    pub index: usize,
-    /// The window applied.
-    pub window: SliceWindow,
-    /// LPS position of the top-left pixel, mm.
-    #[serde(default)]
-    pub origin_lps: Option<[f64; 3]>,
 }
 
 /// One slice of one volume: the axis and the index along it (the window aside).
@@ -185,29 +111,43 @@ impl SliceView {
 
     /// The body of `POST /api/v1/volumes/{id}/slices`.
     pub fn request_body(&self) -> String {
-        serde_json::json!({
-            "axis": self.axis.as_str(),
-            "index": self.index,
-            "window": self.window.to_string(),
-        })
-        .to_string()
+        let request = api::SliceRequest {
+            axis: self.axis.as_str().to_string(),
+            index: self.index,
+            window: Some(api::WindowSpec::Text(self.window.to_string())),
+        };
+        serde_json::to_string(&request).expect("a slice request serialises")
     }
 }
 
-impl VolumeInfo {
+/// How the viewer browses a [`VolumeInfo`]: axes, slice counts, the first view.
+pub trait VolumeSlicing {
     /// Slices along `axis` (0 when the server did not list it).
-    pub fn slice_count(&self, axis: Axis) -> usize {
+    fn slice_count(&self, axis: Axis) -> usize;
+    /// A scan of one slice (a single-frame DICOM, a 2-D NIfTI/NRRD): shown as stored.
+    fn is_single_slice(&self) -> bool;
+    /// The axes a person can pick: the file's own frames for a single slice, else the
+    /// three anatomical planes.
+    fn axes(&self) -> Vec<Axis>;
+    /// The first view: the middle axial slice (the only one of a single-slice scan)
+    /// through the default window.
+    fn initial_view(&self) -> SliceView;
+    /// Whether `view` is a slice of this volume.
+    fn check(&self, view: &SliceView) -> Result<(), String>;
+    /// `max − min` of the values (at least a tiny positive number).
+    fn value_span(&self) -> f64;
+}
+
+impl VolumeSlicing for VolumeInfo {
+    fn slice_count(&self, axis: Axis) -> usize {
         self.slices.get(axis.as_str()).copied().unwrap_or(0)
     }
 
-    /// A scan of one slice (a single-frame DICOM, a 2-D NIfTI/NRRD): shown as stored.
-    pub fn is_single_slice(&self) -> bool {
+    fn is_single_slice(&self) -> bool {
         self.slice_count(Axis::Native) <= 1
     }
 
-    /// The axes a person can pick: the file's own frames for a single slice, else the
-    /// three anatomical planes.
-    pub fn axes(&self) -> Vec<Axis> {
+    fn axes(&self) -> Vec<Axis> {
         if self.is_single_slice() {
             vec![Axis::Native]
         } else {
@@ -215,9 +155,7 @@ impl VolumeInfo {
         }
     }
 
-    /// The first view: the middle axial slice (the only one of a single-slice scan)
-    /// through the default window.
-    pub fn initial_view(&self) -> SliceView {
+    fn initial_view(&self) -> SliceView {
         let axis = self.axes()[0];
         SliceView {
             volume: self.id.clone(),
@@ -227,8 +165,7 @@ impl VolumeInfo {
         }
     }
 
-    /// Whether `view` is a slice of this volume.
-    pub fn check(&self, view: &SliceView) -> Result<(), String> {
+    fn check(&self, view: &SliceView) -> Result<(), String> {
         let count = self.slice_count(view.axis);
         if view.volume != self.id {
             return Err("the view names another volume".into());
@@ -243,8 +180,7 @@ impl VolumeInfo {
         Ok(())
     }
 
-    /// `max − min` of the values (at least a tiny positive number).
-    pub fn value_span(&self) -> f64 {
+    fn value_span(&self) -> f64 {
         let span = self.value_range[1] - self.value_range[0];
         if span.is_finite() && span > 0.0 {
             span

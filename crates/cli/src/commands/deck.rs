@@ -1,16 +1,19 @@
 //! `samscope deck`: teaching decks in a data directory — create one from a labelled
 //! dataset folder, list, export to a single file, import, and start a session.
-//! The same checks and storage as the server's HTTP API (`server::DeckLibrary`).
+//! The same checks and storage as the server's HTTP API (`teaching::DeckLibrary` over the
+//! server's content store, `server::Content`).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use api::{Case, DeckInput};
 use eval::Layout;
 use eval::ground_truth::{Classes, LabelMap};
 use eval::sample::Loader;
 use image::{ImageBuffer, ImageFormat, Luma};
-use server::DeckLibrary;
-use server::teaching::deck::{Case, DeckInput, MAX_CASES};
+use server::Content;
+use teaching::deck::MAX_CASES;
+use teaching::{DeckLibrary, TeachingError};
 
 use crate::error::CliError;
 use crate::model::data_dir;
@@ -83,8 +86,9 @@ pub struct CreateArgs {
 /// Runs `samscope deck …`.
 pub fn run(args: &DeckArgs) -> Result<(), CliError> {
     let dir = args.data_dir.clone().unwrap_or_else(data_dir);
-    let library = DeckLibrary::open(&dir)?;
-    let api = |context: &str, e: server::ApiError| CliError::arg("deck", format!("{context}: {e}"));
+    let api = |context: &str, e: TeachingError| CliError::arg("deck", format!("{context}: {e}"));
+    let library = DeckLibrary::open(&dir, Content::open(&dir)?)
+        .map_err(|e| api(&format!("data directory {}", dir.display()), e))?;
     match &args.command {
         DeckCommand::Create(create) => {
             let input = build_deck(&library, create)?;
@@ -178,7 +182,7 @@ fn read_notes(dir: &Path, id: &str) -> Result<Option<String>, CliError> {
 }
 
 /// Stores every sample's image and label maps and returns the deck to create.
-fn build_deck(library: &DeckLibrary, args: &CreateArgs) -> Result<DeckInput, CliError> {
+fn build_deck(library: &DeckLibrary<Content>, args: &CreateArgs) -> Result<DeckInput, CliError> {
     let layout: Layout = args.layout.parse()?;
     let mut samples = layout.discover(&args.from)?;
     samples.truncate(args.limit.unwrap_or(usize::MAX));
@@ -187,6 +191,7 @@ fn build_deck(library: &DeckLibrary, args: &CreateArgs) -> Result<DeckInput, Cli
     for sample in &samples {
         let loaded = loader.load(sample)?;
         let image = library
+            .content()
             .add_image(&loaded.image)
             .map_err(|e| CliError::arg("--from", format!("{}: {e}", sample.image.display())))?;
         let custom = match &args.notes {
@@ -195,9 +200,12 @@ fn build_deck(library: &DeckLibrary, args: &CreateArgs) -> Result<DeckInput, Cli
         };
         let layers = loaded.truth.layers.len();
         for (index, layer) in loaded.truth.layers.iter().enumerate() {
-            let gt = library.add_mask(&label_png(&layer.map)).map_err(|e| {
-                CliError::arg("--from", format!("{}: ground truth: {e}", sample.id))
-            })?;
+            let gt = library
+                .content()
+                .add_mask(&label_png(&layer.map))
+                .map_err(|e| {
+                    CliError::arg("--from", format!("{}: ground truth: {e}", sample.id))
+                })?;
             let title = if layers > 1 {
                 format!("{} ({}/{layers})", sample.id, index + 1)
             } else {
@@ -205,10 +213,10 @@ fn build_deck(library: &DeckLibrary, args: &CreateArgs) -> Result<DeckInput, Cli
             };
             cases.push(Case {
                 title,
-                image: image.to_string(),
+                image: image.clone(),
                 volume: None,
                 model: None,
-                gt: Some(gt.to_string()),
+                gt: Some(gt),
                 label: None,
                 steps: Vec::new(),
                 notes: custom.clone().unwrap_or_else(|| {

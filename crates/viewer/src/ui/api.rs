@@ -1,5 +1,7 @@
 //! The server's API v1 as the page uses it (docs/api.md).
 
+use ::api::ModelList;
+pub use ::api::{DecoderInfo, ModelInfo, Uploaded};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use web_sys::{Request, RequestInit};
@@ -8,75 +10,15 @@ use crate::js::{body_bytes, describe, error_detail, fetch, get_bytes};
 use crate::protocol::Wire;
 use crate::volume::{SliceInfo, SliceView, VolumeInfo};
 
-/// One downloadable decoder of a model.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DecoderInfo {
-    /// Weights URL.
-    pub url: String,
-    /// The same file as byte planes, compressed (servers before it have none).
-    #[serde(default)]
-    pub planes_url: Option<String>,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// sha256 of the file.
-    pub sha256: String,
-}
-
-/// A model the server runs.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ModelInfo {
-    /// Model id.
-    pub id: String,
-    /// The server's default model.
-    #[serde(default)]
-    pub default: bool,
-    /// For a fine-tuned decoder: the model whose architecture and embeddings it uses.
-    #[serde(default)]
-    pub base: Option<String>,
-    /// f16 decoder weights.
-    pub decoder: DecoderInfo,
-    /// f32 decoder weights, when the server offers them.
-    #[serde(default)]
-    pub decoder_f32: Option<DecoderInfo>,
-}
-
-impl ModelInfo {
-    /// The decoder for `wire`.
-    pub fn decoder_for(&self, wire: Wire) -> Result<&DecoderInfo, String> {
-        match wire {
-            Wire::F16 => Ok(&self.decoder),
-            Wire::F32 => self
-                .decoder_f32
-                .as_ref()
-                .ok_or_else(|| format!("the server offers no f32 decoder for `{}`", self.id)),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct Models {
-    models: Vec<ModelInfo>,
-}
-
 /// `GET /api/v1/models`.
 pub async fn models() -> Result<Vec<ModelInfo>, String> {
     let bytes = get_bytes("/api/v1/models").await?;
-    let models: Models = serde_json::from_slice(&bytes).map_err(|e| format!("model list: {e}"))?;
+    let models: ModelList =
+        serde_json::from_slice(&bytes).map_err(|e| format!("model list: {e}"))?;
     if models.models.is_empty() {
         return Err("the server runs no model".into());
     }
     Ok(models.models)
-}
-
-/// What an upload returned.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Uploaded {
-    /// Content id.
-    pub id: String,
-    /// Width, pixels.
-    pub width: u32,
-    /// Height, pixels.
-    pub height: u32,
 }
 
 /// `POST` `body` to `path`; the reply's bytes (a non-2xx status is an error with the

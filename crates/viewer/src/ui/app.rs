@@ -5,10 +5,10 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
+use ::api::BinaryMask;
+use ::api::Step;
+use ::api::best_index;
 use image::codecs::png::PngEncoder;
-use sam::BinaryMask;
-use sam::predictor::best_index;
-use sam::session::Step;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -20,7 +20,7 @@ use crate::ground_truth::{GroundTruth, Overlap};
 use crate::history::History;
 use crate::js::{describe, get_bytes, now_ms, sha256_hex};
 use crate::link::SharedView;
-use crate::protocol::{BackendChoice, Reply, Request, WeightsLayout, Wire};
+use crate::protocol::{Backend, BackendChoice, Reply, Request, WeightsLayout, Wire};
 use crate::record::{RECORD_FORMAT, SessionRecord};
 use crate::ui::api::{self, ModelInfo};
 use crate::ui::dom::{by_id, document, download, set_text, show_error, window};
@@ -391,29 +391,20 @@ async fn fill_demos() {
 pub fn start_decoder(app: &Shared, model: &str) {
     let request = with(app, |a| {
         let info = a.models.iter().find(|m| m.id == model)?;
-        let decoder = match info.decoder_for(a.wire) {
-            Ok(d) => d.clone(),
-            Err(e) => {
-                show_error(&e);
-                return None;
-            }
-        };
+        let decoder = info.decoder_for(a.wire).clone();
         a.model = model.to_string();
         a.decoder_ready = false;
         a.embedding_ready = false;
         a.embedding_image = None;
         a.shown = None;
         a.backend.clear();
-        // The compressed byte planes when the server offers them (a smaller download).
-        let (url, layout) = match &decoder.planes_url {
-            Some(planes) => (
-                planes.clone(),
-                WeightsLayout::Planes {
-                    width: a.wire.size_bytes(),
-                },
-            ),
-            None => (decoder.url.clone(), WeightsLayout::File),
-        };
+        // The compressed byte planes (a smaller download than the file).
+        let (url, layout) = (
+            decoder.planes_url.clone(),
+            WeightsLayout::Planes {
+                width: a.wire.size_bytes(),
+            },
+        );
         Some(Request::Init {
             model: info.base.clone().unwrap_or_else(|| model.to_string()),
             url,
@@ -591,9 +582,9 @@ fn on_reply(app: &Shared, reply: Reply) {
             warmup_ms,
             fallback_reason,
         } => {
-            let label = match backend.as_str() {
-                "webgpu" => format!("WebGPU {adapter}"),
-                _ => "CPU (wasm)".to_string(),
+            let label = match backend {
+                Backend::Webgpu => format!("WebGPU {adapter}"),
+                Backend::CpuWasm => "CPU (wasm)".to_string(),
             };
             set_text("backend", label.trim());
             crate::js::log(&format!(
@@ -608,15 +599,15 @@ fn on_reply(app: &Shared, reply: Reply) {
                     .unwrap_or_default()
             ));
             with(app, |a| {
-                a.backend = backend.clone();
+                a.backend = backend.as_str().to_string();
                 a.decoder_ready = true;
                 // Loading a decoder drops the worker's embedding; earlier requests are answered.
                 a.embedding_image = None;
                 a.embedding_requests.clear();
                 a.weights_cached = cached;
-                a.hover = backend == "webgpu";
+                a.hover = backend == Backend::Webgpu;
             });
-            by_id::<web_sys::HtmlInputElement>("hover").set_checked(backend == "webgpu");
+            by_id::<web_sys::HtmlInputElement>("hover").set_checked(backend == Backend::Webgpu);
             request_embedding(app);
             if app.borrow().image.is_none() {
                 set_text("status", "Decoder ready. Upload a scan or pick a demo.");

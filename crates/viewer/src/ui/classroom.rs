@@ -12,6 +12,8 @@ use web_sys::{
     HtmlSelectElement, HtmlTextAreaElement, MessageEvent, Request, RequestInit,
 };
 
+use api::{DeckList, SessionLinks};
+
 use crate::classroom::{
     Case, CaseResults, CaseVolume, ClassLink, ClassState, Classroom, ResultPost, Results, Role,
     histogram_lines, notes_html, result_to_post, student_id,
@@ -129,18 +131,6 @@ fn expose_hook() {
     hook.forget();
 }
 
-#[derive(serde::Deserialize)]
-struct DeckLine {
-    id: String,
-    title: String,
-    cases: usize,
-}
-
-#[derive(serde::Deserialize)]
-struct DeckList {
-    decks: Vec<DeckLine>,
-}
-
 /// Refills the deck selector, selecting `select` (else keeping the choice), and shows the
 /// chosen deck's cases.
 pub(crate) async fn fill_decks(select: Option<String>) {
@@ -211,7 +201,7 @@ fn current_case(app: &Shared) -> Option<Case> {
             id: value["volume"].as_str()?.to_string(),
             axis: value["axis"].as_str()?.to_string(),
             index: value["index"].as_u64()? as u32,
-            window: value["window"].clone(),
+            window: api::WindowSpec::Text(value["window"].as_str()?.to_string()),
         })
     });
     let notes: HtmlTextAreaElement = by_id("case-notes");
@@ -225,11 +215,6 @@ fn current_case(app: &Shared) -> Option<Case> {
         steps: view.steps,
         notes: notes.value(),
     })
-}
-
-#[derive(serde::Deserialize)]
-struct Created {
-    id: String,
 }
 
 /// "Add to deck": appends the view on screen to the chosen deck (creating a deck first
@@ -249,7 +234,7 @@ async fn add_to_deck(app: Shared) {
         };
         let body = serde_json::json!({ "title": title, "cases": [] }).to_string();
         match call("POST", "/api/v1/decks", Some(body)).await {
-            Ok(bytes) => match serde_json::from_slice::<Created>(&bytes) {
+            Ok(bytes) => match serde_json::from_slice::<api::Deck>(&bytes) {
                 Ok(created) => deck = created.id,
                 Err(e) => return show_error(&format!("new deck: {e}")),
             },
@@ -266,13 +251,6 @@ async fn add_to_deck(app: Shared) {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Started {
-    instructor_key: String,
-    instructor_link: String,
-    student_link: String,
-}
-
 /// "Start session": two links for the chosen deck; this page becomes the instructor's.
 async fn start_session(app: Shared) {
     let deck: String = by_id::<HtmlSelectElement>("deck").value();
@@ -282,7 +260,7 @@ async fn start_session(app: Shared) {
     }
     let body = serde_json::json!({ "deck": deck }).to_string();
     let started = match call("POST", "/api/v1/sessions", Some(body)).await {
-        Ok(bytes) => match serde_json::from_slice::<Started>(&bytes) {
+        Ok(bytes) => match serde_json::from_slice::<SessionLinks>(&bytes) {
             Ok(s) => s,
             Err(e) => return show_error(&format!("start session: {e}")),
         },
@@ -607,7 +585,7 @@ async fn open_case(app: &Shared, case: &Case) {
     let view = case.volume.as_ref().and_then(|v| {
         serde_json::from_value::<SliceView>(serde_json::json!({
             "volume": v.id, "axis": v.axis, "index": v.index,
-            "window": v.window.as_str().map_or_else(|| v.window.to_string(), str::to_string),
+            "window": v.window.text(),
         }))
         .ok()
     });

@@ -1,6 +1,6 @@
 //! Mouse, keyboard and control events.
 
-use sam::session::Action;
+use ::api::Action;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
@@ -355,7 +355,7 @@ fn hover(app: &Shared, sx: f64, sy: f64, shift: bool) {
         return;
     }
     let mut steps = app.borrow().history.steps().to_vec();
-    steps.push(sam::session::Step {
+    steps.push(::api::Step {
         action: Action::Point {
             x,
             y,

@@ -1,8 +1,8 @@
 //! Drawing: the scan, the mask overlay (or the FP/FN overlay), the prompts, the box being
 //! dragged, and the IoU-per-click chart.
 
-use sam::BinaryMask;
-use sam::session::{Action, Step};
+use api::BinaryMask;
+use api::{Action, Step};
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlImageElement, ImageData};
 

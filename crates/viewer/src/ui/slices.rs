@@ -20,9 +20,9 @@ use crate::ui::app::{
 use crate::ui::dom::{by_id, document, listen, set_text, show_error, sleep_ms};
 use crate::ui::render;
 use crate::volume::{
-    Arrival, Axis, SliceInfo, SliceKey, SliceView, VolumeInfo, VolumeState, Window, WindowLevel,
-    check_label_grid, dragged_window, known_level, label_slice_png, position_label, preview_lut,
-    short_number, slice_label, window_choices,
+    Arrival, Axis, SliceInfo, SliceKey, SliceView, SliceWindowLevel, VolumeInfo, VolumeSlicing,
+    VolumeState, Window, WindowLevel, check_label_grid, dragged_window, known_level,
+    label_slice_png, position_label, preview_lut, short_number, slice_label, window_choices,
 };
 
 /// How long a slice must stay on screen before its embedding is asked for, ms.
@@ -56,7 +56,7 @@ pub fn state_json(a: &App) -> Value {
         json!({
             "axis": view.axis.as_str(), "index": view.index, "window": view.window.to_string(),
             "image": slice.id, "lower": slice.window.lower, "upper": slice.window.upper,
-            "position": slice.origin_lps.and_then(|o| position_label(view.axis, o, v.info.oriented)),
+            "position": position_label(view.axis, slice.origin_lps, v.info.oriented),
         })
     });
     json!({
@@ -173,9 +173,8 @@ pub fn update_controls(app: &Shared) {
         let v = a.volume.as_ref()?;
         let target = v.target();
         let shown = v.shown().filter(|(view, _)| view.key() == target.key());
-        let position = shown.and_then(|(view, slice)| {
-            position_label(view.axis, slice.origin_lps?, v.info.oriented)
-        });
+        let position = shown
+            .and_then(|(view, slice)| position_label(view.axis, slice.origin_lps, v.info.oriented));
         let rendered = v
             .shown()
             .filter(|(view, _)| view == target)

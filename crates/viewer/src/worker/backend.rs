@@ -10,7 +10,7 @@ use burn::prelude::Device;
 use burn::tensor::wgpu::{WgpuSetup, wgpu};
 use wasm_bindgen::prelude::*;
 
-use crate::protocol::BackendChoice;
+use crate::protocol::{Backend, BackendChoice};
 
 /// Whether the worker's global scope offers `navigator.gpu`. (`decoder-worker-boot.js`
 /// makes adapters request the `subgroups` feature CubeCL's WGSL kernels need.)
@@ -25,8 +25,8 @@ fn has_webgpu() -> bool {
 pub struct Picked {
     /// Burn device.
     pub device: Device,
-    /// `webgpu` or `cpu-wasm`.
-    pub backend: &'static str,
+    /// Where the decoder runs.
+    pub backend: Backend,
     /// Adapter description (WebGPU only).
     pub adapter: String,
     /// Why WebGPU was wanted but not used.
@@ -97,7 +97,7 @@ async fn webgpu() -> Result<(Device, String), String> {
 pub async fn pick(choice: BackendChoice) -> Result<Picked, String> {
     let cpu = |fallback_reason| Picked {
         device: Device::flex(),
-        backend: "cpu-wasm",
+        backend: Backend::CpuWasm,
         adapter: String::new(),
         fallback_reason,
     };
@@ -105,14 +105,14 @@ pub async fn pick(choice: BackendChoice) -> Result<Picked, String> {
         BackendChoice::Cpu => Ok(cpu(None)),
         BackendChoice::Webgpu => webgpu().await.map(|(device, adapter)| Picked {
             device,
-            backend: "webgpu",
+            backend: Backend::Webgpu,
             adapter,
             fallback_reason: None,
         }),
         BackendChoice::Auto => Ok(match webgpu().await {
             Ok((device, adapter)) => Picked {
                 device,
-                backend: "webgpu",
+                backend: Backend::Webgpu,
                 adapter,
                 fallback_reason: None,
             },

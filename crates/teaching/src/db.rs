@@ -6,45 +6,25 @@ use std::sync::{Mutex, PoisonError};
 
 use rusqlite::Connection;
 
+use crate::error::{TeachingError, db_error};
+
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_teaching.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_teaching.sql")];
 
 /// Name of the database file inside the data directory.
-pub const FILE_NAME: &str = "teaching.sqlite";
-
-/// Why the teaching database cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// SQLite failed.
-    #[error("teaching database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The file was written by a newer samscope.
-    #[error(
-        "teaching database has schema version {found}, newer than this samscope's {known}; upgrade samscope"
-    )]
-    Newer {
-        /// Version in the file.
-        found: usize,
-        /// Versions this build knows.
-        known: usize,
-    },
-}
+pub(crate) const FILE_NAME: &str = "teaching.sqlite";
 
 /// A connection shared by the handlers (SQLite serialises writers anyway; every
 /// statement here is short).
 #[derive(Debug)]
-pub struct Db {
+pub(crate) struct Db {
     conn: Mutex<Connection>,
 }
 
 impl Db {
     /// Opens (creating) `data_dir/teaching.sqlite` and applies pending migrations.
-    pub fn open(data_dir: &Path) -> Result<Self, DbError> {
-        let mut conn = Connection::open(data_dir.join(FILE_NAME))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+    pub(crate) fn open(data_dir: &Path) -> Result<Self, TeachingError> {
+        let mut conn = connect(&data_dir.join(FILE_NAME)).map_err(db_error)?;
         migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -52,7 +32,7 @@ impl Db {
     }
 
     /// Runs `work` with the connection (blocking: call it off the async runtime).
-    pub fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
@@ -61,14 +41,29 @@ impl Db {
     }
 }
 
+/// Opens `path` in WAL mode with foreign keys on.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
 /// Applies the migrations the file has not seen, each in its own transaction.
-fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+fn migrate(conn: &mut Connection) -> Result<(), TeachingError> {
+    migrate_sqlite(conn).map_err(db_error)?
+}
+
+/// [`migrate`]: `Ok(Err)` for a file newer than this build.
+fn migrate_sqlite(conn: &mut Connection) -> rusqlite::Result<Result<(), TeachingError>> {
     let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if applied > MIGRATIONS.len() {
-        return Err(DbError::Newer {
+        return Ok(Err(TeachingError::NewerDatabase {
             found: applied,
             known: MIGRATIONS.len(),
-        });
+        }));
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
@@ -76,11 +71,11 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// Seconds since the Unix epoch.
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -8,6 +8,10 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use api::{
+    Case, CasePosition, ClassState, Classroom, CurrentCase, DeckInput, DeckList, Expired,
+    ResultPost, Results, Reveal, Role, SessionLinks, StartSession,
+};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -19,13 +23,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use futures_util::Stream;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use teaching::{Opened, Room, Teaching, TeachingError, classroom};
 use tokio::sync::watch;
 
-use super::classroom::{self, Role, StudentResult};
-use super::deck::{Case, DeckInput};
-use super::live::Room;
-use super::{Opened, Teaching};
+use crate::content::Content;
 use crate::embeddings::blocking;
 use crate::error::ApiError;
 use crate::layers::{limit_uploads, require_token};
@@ -92,20 +94,31 @@ fn json<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 /// Runs `work` with the teaching state and the store off the async runtime.
 async fn with_teaching<T: Send + 'static>(
     state: &Shared,
-    work: impl FnOnce(&Teaching, &AppState) -> Result<T, ApiError> + Send + 'static,
+    work: impl FnOnce(&Teaching, &AppState) -> Result<T, TeachingError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let worker = state.clone();
-    blocking(move || work(&worker.teaching, &worker)).await?
+    Ok(blocking(move || work(&worker.teaching, &worker)).await??)
 }
 
-fn model_check(state: &AppState) -> impl Fn(&str) -> Result<(), ApiError> + '_ {
-    move |name| state.model(Some(name)).map(|_| ())
+/// The content store as decks see it, under the server's limits.
+fn content(state: &AppState) -> Content<&crate::store::Store> {
+    Content::new(&state.store, state.limits.imaging())
+}
+
+/// Whether a case's model is served here (else the reason, naming those that are).
+fn model_check(state: &AppState) -> impl Fn(&str) -> Result<(), String> + '_ {
+    move |name| {
+        state
+            .model(Some(name))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// `GET /api/v1/decks`.
 async fn list_decks(State(state): State<Shared>) -> Result<Response, ApiError> {
     let decks = with_teaching(&state, |t, _| t.decks()).await?;
-    Ok(Json(serde_json::json!({ "decks": decks })).into_response())
+    Ok(Json(DeckList { decks }).into_response())
 }
 
 /// `POST /api/v1/decks`: 201 with the stored deck.
@@ -115,7 +128,7 @@ async fn create_deck(
 ) -> Result<Response, ApiError> {
     let input = json(body)?;
     let deck = with_teaching(&state, move |t, s| {
-        t.create_deck(&s.store, &input, &model_check(s))
+        t.create_deck(&content(s), &input, &model_check(s))
     })
     .await?;
     tracing::info!(deck = %deck.id, cases = deck.cases.len(), "deck created");
@@ -142,7 +155,7 @@ async fn put_deck(
     let input = json(body)?;
     let deck = with_teaching(&state, move |t, s| {
         t.deck(&id)?;
-        t.replace_deck(&s.store, &id, &input, &model_check(s))
+        t.replace_deck(&content(s), &id, &input, &model_check(s))
     })
     .await?;
     Ok(Json(deck).into_response())
@@ -158,14 +171,10 @@ async fn add_case(
     let case = json(body)?;
     let position = with_teaching(&state, move |t, s| {
         t.deck(&id)?;
-        t.add_case(&s.store, &id, &case, &model_check(s))
+        t.add_case(&content(s), &id, &case, &model_check(s))
     })
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "position": position })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(CasePosition { position })).into_response())
 }
 
 /// `GET /api/v1/decks/{id}/export`: the deck file, as a download.
@@ -174,10 +183,7 @@ async fn export_deck(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = segment(id)?;
-    let (deck, bytes) = with_teaching(&state, move |t, s| {
-        t.export(&s.store, &s.limits.imaging(), &id)
-    })
-    .await?;
+    let (deck, bytes) = with_teaching(&state, move |t, s| t.export(&content(s), &id)).await?;
     let disposition = HeaderValue::from_str(&format!(
         "attachment; filename=\"deck-{}.samdeck.json\"",
         deck.id
@@ -206,32 +212,11 @@ async fn import_deck(
         return Err(ApiError::EmptyBody);
     }
     let deck = with_teaching(&state, move |t, s| {
-        t.import(&s.store, &s.limits.imaging(), &body, &model_check(s))
+        t.import(&content(s), &body, &model_check(s))
     })
     .await?;
     tracing::info!(deck = %deck.id, cases = deck.cases.len(), "deck imported");
     Ok((StatusCode::CREATED, Json(deck)).into_response())
-}
-
-/// Body of `POST /api/v1/sessions`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StartSession {
-    deck: String,
-    #[serde(default)]
-    hours: Option<u32>,
-}
-
-/// Response of `POST /api/v1/sessions`.
-#[derive(Debug, Serialize)]
-struct SessionLinks {
-    instructor_key: String,
-    student_key: String,
-    /// Viewer path of the instructor (append to the server's origin).
-    instructor_link: String,
-    /// Viewer path of the students.
-    student_link: String,
-    expires_at: i64,
 }
 
 /// `POST /api/v1/sessions`: start a session on a deck; the keys are shown only here.
@@ -260,17 +245,6 @@ async fn open(state: &Shared, key: String) -> Result<Opened, ApiError> {
     with_teaching(state, move |t, _| t.open_key(&key)).await
 }
 
-/// What a key sees of its session.
-#[derive(Debug, Serialize)]
-struct ClassroomView {
-    role: Role,
-    title: String,
-    cases: Vec<Case>,
-    current: usize,
-    revealed: Vec<usize>,
-    expires_at: i64,
-}
-
 /// `GET /api/v1/classroom/{key}`: the session as this key sees it.
 async fn classroom_view(
     State(state): State<Shared>,
@@ -278,7 +252,7 @@ async fn classroom_view(
 ) -> Result<Response, ApiError> {
     let opened = open(&state, segment(key)?).await?;
     let live = opened.room.state();
-    Ok(Json(ClassroomView {
+    Ok(Json(Classroom {
         role: opened.role,
         title: opened.row.title,
         cases: opened.row.cases,
@@ -289,31 +263,16 @@ async fn classroom_view(
     .into_response())
 }
 
-/// Body of `PUT /api/v1/classroom/{key}/current`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Current {
-    case: usize,
-}
-
 /// `PUT /api/v1/classroom/{key}/current`: everyone moves to a case (instructor only).
 async fn put_current(
     State(state): State<Shared>,
     key: Result<Path<String>, PathRejection>,
-    body: Result<Json<Current>, JsonRejection>,
+    body: Result<Json<CurrentCase>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let opened = open(&state, segment(key)?).await?;
-    let Current { case } = json(body)?;
+    let CurrentCase { case } = json(body)?;
     with_teaching(&state, move |t, _| t.set_current(&opened, case)).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Body of `PUT /api/v1/classroom/{key}/reveal`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Reveal {
-    case: usize,
-    revealed: bool,
 }
 
 /// `PUT /api/v1/classroom/{key}/reveal`: show (or hide) a case's answer to everyone.
@@ -328,28 +287,16 @@ async fn put_reveal(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Body of `POST /api/v1/classroom/{key}/results`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Posted {
-    student: String,
-    #[serde(flatten)]
-    result: StudentResult,
-}
-
 /// `POST /api/v1/classroom/{key}/results`: a student's latest Dice, IoU and clicks on
 /// a case.
 async fn post_result(
     State(state): State<Shared>,
     key: Result<Path<String>, PathRejection>,
-    body: Result<Json<Posted>, JsonRejection>,
+    body: Result<Json<ResultPost>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let opened = open(&state, segment(key)?).await?;
     let posted = json(body)?;
-    with_teaching(&state, move |t, _| {
-        t.record(&opened, &posted.student, &posted.result)
-    })
-    .await?;
+    with_teaching(&state, move |t, _| t.record(&opened, &posted)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -360,14 +307,14 @@ async fn get_results(
 ) -> Result<Response, ApiError> {
     let opened = open(&state, segment(key)?).await?;
     let results = with_teaching(&state, move |t, _| t.results(&opened)).await?;
-    Ok(Json(serde_json::json!({ "cases": results })).into_response())
+    Ok(Json(Results { cases: results }).into_response())
 }
 
 /// What the event stream of one follower waits on.
 struct Follower {
     state: Shared,
     opened: Opened,
-    class: watch::Receiver<super::live::ClassState>,
+    class: watch::Receiver<ClassState>,
     /// The instructor's result changes; `None` for students.
     results: Option<watch::Receiver<u64>>,
     deadline: tokio::time::Instant,
@@ -406,14 +353,14 @@ impl Follower {
                 let opened = self.opened.clone();
                 let results = with_teaching(&self.state, move |t, _| t.results(&opened)).await;
                 Some(match results {
-                    Ok(cases) => event("results", &serde_json::json!({ "cases": cases })),
+                    Ok(cases) => event("results", &Results { cases }),
                     Err(_) => Event::default().comment("results unavailable"),
                 })
             }
             () = &mut self.closed => None,
             () = tokio::time::sleep_until(self.deadline) => {
                 self.ended = true;
-                Some(event("expired", &serde_json::json!({ "expires_at": room.expires_at })))
+                Some(event("expired", &Expired { expires_at: room.expires_at }))
             }
         }
     }
@@ -438,7 +385,7 @@ async fn events(
     key: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let opened = open(&state, segment(key)?).await?;
-    let left = (opened.row.expires_at - super::db::now()).max(0) as u64;
+    let left = Teaching::seconds_left(&opened);
     let follower = Follower {
         class: opened.room.follow(),
         results: (opened.role == Role::Instructor).then(|| opened.room.watch_results()),

@@ -3,11 +3,8 @@
 //! optional preset prompts and Markdown notes. Cases hold ids only; pixels stay in the
 //! content store.
 
+use api::{Action, Case, Deck, DeckInput, DeckSummary, Step};
 use rusqlite::{Connection, OptionalExtension, params};
-use sam::session::{Action, Step};
-use serde::{Deserialize, Serialize};
-
-use crate::image_id::{ImageId, VolumeId};
 
 /// Most cases in one deck.
 pub const MAX_CASES: usize = 200;
@@ -20,88 +17,39 @@ pub const MAX_STEPS: usize = 100;
 /// Largest window description of a volume case, in bytes of JSON.
 const MAX_WINDOW_BYTES: usize = 1024;
 
-/// The slice of a volume a case shows (what the viewer's slice and window controls
-/// were set to); the case's `image` is that slice's image id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VolumeView {
-    /// Volume id (64 hex).
-    pub id: String,
-    /// `axial`, `coronal`, `sagittal` or `native` (as the slices endpoint takes it).
-    pub axis: String,
-    /// Slice index along the axis.
-    pub index: u32,
-    /// The window the slice was rendered with, as the slices endpoint takes it.
-    pub window: serde_json::Value,
-}
-
-/// One case of a deck.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Case {
-    /// Short title shown in the deck list (may be empty).
-    #[serde(default)]
-    pub title: String,
-    /// Image id (64 hex), as `POST /api/v1/images` or the slices endpoint returned it.
-    pub image: String,
-    /// Where the image came from when it is a volume slice.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volume: Option<VolumeView>,
-    /// Model to decode with; the viewer's choice when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Ground-truth mask id (64 hex), as `POST /api/v1/masks` returned it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gt: Option<String>,
-    /// The ground-truth label value the metrics use; the label under the first prompt when
-    /// absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<u16>,
-    /// Preset prompts, in the viewer's session form (pixels of the original image).
-    #[serde(default)]
-    pub steps: Vec<Step>,
-    /// Notes in Markdown (rendered without raw HTML).
-    #[serde(default)]
-    pub notes: String,
-}
-
-/// A deck as clients create or replace it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeckInput {
-    /// Its title.
-    pub title: String,
-    /// Its cases, in order.
-    #[serde(default)]
-    pub cases: Vec<Case>,
-}
-
-/// A stored deck.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Deck {
-    /// Random id (32 hex).
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Cases, in order.
-    pub cases: Vec<Case>,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds of the last change.
-    pub updated_at: i64,
-}
-
-/// What a deck's cases refer to in the content store, for existence checks.
+/// What a deck's cases refer to in the content store (ids, 64 hex), for existence checks.
 #[derive(Debug, Default)]
-pub struct References {
+pub(crate) struct References {
     /// Images.
-    pub images: Vec<ImageId>,
+    pub images: Vec<String>,
     /// Ground-truth masks.
-    pub masks: Vec<ImageId>,
+    pub masks: Vec<String>,
     /// Volumes.
-    pub volumes: Vec<VolumeId>,
+    pub volumes: Vec<String>,
     /// Models.
     pub models: Vec<String>,
+}
+
+/// Whether `text` is a content id: exactly 64 lower-case hex characters (a sha256).
+pub(crate) fn is_content_id(text: &str) -> bool {
+    is_hex(text, 64)
+}
+
+/// Whether `text` is exactly `len` lower-case hex characters.
+pub(crate) fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `text` if it is a content id, else `problem`.
+fn content_id(text: &str, problem: impl FnOnce() -> String) -> Result<String, String> {
+    if is_content_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(problem())
+    }
 }
 
 fn title_problem(what: &str, title: &str) -> Option<String> {
@@ -123,81 +71,74 @@ fn step_is_finite(step: &Step) -> bool {
     }
 }
 
-impl Case {
-    /// Checks sizes and id syntax; `at` names the case in messages.
-    fn check(&self, at: &str) -> Result<References, String> {
-        let mut refs = References::default();
-        if let Some(problem) = title_problem(&format!("{at}: the title"), &self.title) {
-            return Err(problem);
-        }
-        refs.images.push(
-            ImageId::parse(&self.image)
-                .map_err(|_| format!("{at}: `image` must be an image id (64 hex)"))?,
-        );
-        if let Some(gt) = &self.gt {
-            refs.masks.push(
-                ImageId::parse(gt).map_err(|_| format!("{at}: `gt` must be a mask id (64 hex)"))?,
-            );
-        }
-        if let Some(volume) = &self.volume {
-            refs.volumes.push(
-                VolumeId::parse(&volume.id)
-                    .map_err(|_| format!("{at}: `volume.id` must be a volume id (64 hex)"))?,
-            );
-            if !matches!(
-                volume.axis.as_str(),
-                "axial" | "coronal" | "sagittal" | "native"
-            ) {
-                return Err(format!(
-                    "{at}: `volume.axis` must be axial, coronal, sagittal or native"
-                ));
-            }
-            if serde_json::to_vec(&volume.window).map_or(usize::MAX, |v| v.len()) > MAX_WINDOW_BYTES
-            {
-                return Err(format!(
-                    "{at}: `volume.window` is larger than {MAX_WINDOW_BYTES} bytes"
-                ));
-            }
-        }
-        if let Some(model) = &self.model {
-            refs.models.push(model.clone());
-        }
-        if self.steps.len() > MAX_STEPS {
-            return Err(format!("{at}: more than {MAX_STEPS} preset prompts"));
-        }
-        if !self.steps.iter().all(step_is_finite) {
-            return Err(format!("{at}: a preset prompt has a non-finite coordinate"));
-        }
-        if self.notes.len() > MAX_NOTES_BYTES {
+/// Checks a case's sizes and id syntax; `at` names the case in messages.
+fn check_case(case: &Case, at: &str) -> Result<References, String> {
+    let mut refs = References::default();
+    if let Some(problem) = title_problem(&format!("{at}: the title"), &case.title) {
+        return Err(problem);
+    }
+    refs.images.push(content_id(&case.image, || {
+        format!("{at}: `image` must be an image id (64 hex)")
+    })?);
+    if let Some(gt) = &case.gt {
+        refs.masks.push(content_id(gt, || {
+            format!("{at}: `gt` must be a mask id (64 hex)")
+        })?);
+    }
+    if let Some(volume) = &case.volume {
+        refs.volumes.push(content_id(&volume.id, || {
+            format!("{at}: `volume.id` must be a volume id (64 hex)")
+        })?);
+        if !matches!(
+            volume.axis.as_str(),
+            "axial" | "coronal" | "sagittal" | "native"
+        ) {
             return Err(format!(
-                "{at}: notes are longer than {MAX_NOTES_BYTES} bytes"
+                "{at}: `volume.axis` must be axial, coronal, sagittal or native"
             ));
         }
-        Ok(refs)
+        if serde_json::to_vec(&volume.window).map_or(usize::MAX, |v| v.len()) > MAX_WINDOW_BYTES {
+            return Err(format!(
+                "{at}: `volume.window` is larger than {MAX_WINDOW_BYTES} bytes"
+            ));
+        }
     }
+    if let Some(model) = &case.model {
+        refs.models.push(model.clone());
+    }
+    if case.steps.len() > MAX_STEPS {
+        return Err(format!("{at}: more than {MAX_STEPS} preset prompts"));
+    }
+    if !case.steps.iter().all(step_is_finite) {
+        return Err(format!("{at}: a preset prompt has a non-finite coordinate"));
+    }
+    if case.notes.len() > MAX_NOTES_BYTES {
+        return Err(format!(
+            "{at}: notes are longer than {MAX_NOTES_BYTES} bytes"
+        ));
+    }
+    Ok(refs)
 }
 
-impl DeckInput {
-    /// Checks the title, the number of cases and each case; returns what they refer to.
-    pub fn check(&self) -> Result<References, String> {
-        if self.title.trim().is_empty() {
-            return Err("a deck needs a title".into());
-        }
-        if let Some(problem) = title_problem("the deck title", &self.title) {
-            return Err(problem);
-        }
-        check_cases(&self.cases)
+/// Checks a deck's title, the number of cases and each case; returns what they refer to.
+pub(crate) fn check_deck(deck: &DeckInput) -> Result<References, String> {
+    if deck.title.trim().is_empty() {
+        return Err("a deck needs a title".into());
     }
+    if let Some(problem) = title_problem("the deck title", &deck.title) {
+        return Err(problem);
+    }
+    check_cases(&deck.cases)
 }
 
 /// Checks every case (at most [`MAX_CASES`]); returns what they refer to.
-pub fn check_cases(cases: &[Case]) -> Result<References, String> {
+pub(crate) fn check_cases(cases: &[Case]) -> Result<References, String> {
     if cases.len() > MAX_CASES {
         return Err(format!("a deck holds at most {MAX_CASES} cases"));
     }
     let mut all = References::default();
     for (index, case) in cases.iter().enumerate() {
-        let refs = case.check(&format!("case {index}"))?;
+        let refs = check_case(case, &format!("case {index}"))?;
         all.images.extend(refs.images);
         all.masks.extend(refs.masks);
         all.volumes.extend(refs.volumes);
@@ -207,7 +148,7 @@ pub fn check_cases(cases: &[Case]) -> Result<References, String> {
 }
 
 /// A new random id: 128 bits as 32 hex characters.
-pub fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -215,10 +156,7 @@ pub fn random_id() -> String {
 
 /// Whether `text` has the form of a deck or session id.
 pub fn is_deck_id(text: &str) -> bool {
-    text.len() == 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    is_hex(text, 32)
 }
 
 fn write_cases(conn: &Connection, id: &str, cases: &[Case]) -> rusqlite::Result<()> {
@@ -233,7 +171,7 @@ fn write_cases(conn: &Connection, id: &str, cases: &[Case]) -> rusqlite::Result<
 }
 
 /// Stores a new deck (already checked) and returns it.
-pub fn insert(conn: &mut Connection, input: &DeckInput, now: i64) -> rusqlite::Result<Deck> {
+pub(crate) fn insert(conn: &mut Connection, input: &DeckInput, now: i64) -> rusqlite::Result<Deck> {
     let id = random_id();
     let tx = conn.transaction()?;
     tx.execute(
@@ -252,7 +190,7 @@ pub fn insert(conn: &mut Connection, input: &DeckInput, now: i64) -> rusqlite::R
 }
 
 /// Replaces a deck's title and cases; `Ok(None)` when there is no such deck.
-pub fn replace(
+pub(crate) fn replace(
     conn: &mut Connection,
     id: &str,
     input: &DeckInput,
@@ -274,7 +212,7 @@ pub fn replace(
 /// Appends a case (already checked); `Ok(None)` when there is no such deck, `Err` with
 /// [`rusqlite::Error::QueryReturnedNoRows`] never. Returns the case's position, or
 /// `Ok(Some(Err(())))` when the deck is full.
-pub fn append(
+pub(crate) fn append(
     conn: &mut Connection,
     id: &str,
     case: &Case,
@@ -306,14 +244,14 @@ pub fn append(
 }
 
 /// Parses a stored case; a damaged row is an error, not a silently dropped case.
-pub fn parse_case(body: &str) -> rusqlite::Result<Case> {
+pub(crate) fn parse_case(body: &str) -> rusqlite::Result<Case> {
     serde_json::from_str(body).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
 /// The deck `id`, or `None`.
-pub fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Deck>> {
+pub(crate) fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Deck>> {
     let head = conn
         .query_row(
             "SELECT title, created_at, updated_at FROM decks WHERE id = ?1",
@@ -338,21 +276,8 @@ pub fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Deck>> {
     }))
 }
 
-/// One line of the deck list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DeckSummary {
-    /// Id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Number of cases.
-    pub cases: usize,
-    /// Unix seconds of the last change.
-    pub updated_at: i64,
-}
-
 /// Every deck, most recently changed first.
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<DeckSummary>> {
+pub(crate) fn list(conn: &Connection) -> rusqlite::Result<Vec<DeckSummary>> {
     let mut select = conn.prepare(
         "SELECT d.id, d.title, d.updated_at, (SELECT COUNT(*) FROM cases c WHERE c.deck_id = d.id)
          FROM decks d ORDER BY d.updated_at DESC, d.id",
@@ -400,26 +325,26 @@ mod tests {
             title: "Abdomen".into(),
             cases: vec![case(), case()],
         };
-        let refs = deck.check().unwrap();
+        let refs = check_deck(&deck).unwrap();
         assert_eq!(refs.images.len(), 2);
         assert_eq!(refs.masks.len(), 2);
         deck.cases[1].image = "nope".into();
         assert_eq!(
-            deck.check().unwrap_err(),
+            check_deck(&deck).unwrap_err(),
             "case 1: `image` must be an image id (64 hex)"
         );
         deck.cases[1] = case();
         deck.cases[0].notes = "x".repeat(MAX_NOTES_BYTES + 1);
-        assert!(deck.check().unwrap_err().starts_with("case 0: notes"));
+        assert!(check_deck(&deck).unwrap_err().starts_with("case 0: notes"));
         deck.cases[0] = case();
         deck.cases[0].steps[0].action = Action::Point {
             x: f64::NAN,
             y: 0.0,
             positive: true,
         };
-        assert!(deck.check().unwrap_err().contains("non-finite"));
+        assert!(check_deck(&deck).unwrap_err().contains("non-finite"));
         deck.title = "  ".into();
-        assert_eq!(deck.check().unwrap_err(), "a deck needs a title");
+        assert_eq!(check_deck(&deck).unwrap_err(), "a deck needs a title");
     }
 
     #[test]
@@ -431,7 +356,7 @@ mod tests {
     #[test]
     fn insert_replace_append_load_list() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(include_str!("../../migrations/0001_teaching.sql"))
+        conn.execute_batch(include_str!("../migrations/0001_teaching.sql"))
             .unwrap();
         let input = DeckInput {
             title: "Abdomen".into(),

@@ -2,11 +2,11 @@
 //! students) stored only as sha256, a snapshot of the deck, the current case, revealed
 //! cases, and each student's latest result per case.
 
+use api::{Case, CaseResults, Deck, Role};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::deck::{self, Case, Deck};
+use crate::deck;
 
 /// Session lifetime when the instructor does not choose one.
 pub const DEFAULT_HOURS: u32 = 8;
@@ -17,18 +17,8 @@ pub const MAX_STUDENTS: usize = 1000;
 /// Expired sessions (and their results) are deleted this long after they end.
 pub const KEEP_EXPIRED_S: i64 = 24 * 3600;
 
-/// Who a key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Drives the session: changes the case, reveals, sees the class's results.
-    Instructor,
-    /// Follows, prompts, posts results.
-    Student,
-}
-
 /// A key: 192 random bits as 48 hex characters. Only its sha256 is stored.
-pub fn new_key() -> String {
+pub(crate) fn new_key() -> String {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -36,10 +26,7 @@ pub fn new_key() -> String {
 
 /// Whether `text` has the form of a key (checked before any lookup).
 pub fn is_key(text: &str) -> bool {
-    text.len() == 48
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    deck::is_hex(text, 48)
 }
 
 fn key_hash(key: &str) -> String {
@@ -47,7 +34,7 @@ fn key_hash(key: &str) -> String {
 }
 
 /// What starting a session returns (the keys are shown once, never stored).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
     /// The instructor's key (`/#teach=KEY`).
     pub instructor_key: String,
@@ -75,7 +62,7 @@ pub struct SessionRow {
 }
 
 /// Starts a session on `deck` for `hours`.
-pub fn start(
+pub(crate) fn start(
     conn: &mut Connection,
     deck: &Deck,
     hours: u32,
@@ -106,7 +93,7 @@ pub fn start(
 }
 
 /// The session `key` opens, and as whom; `None` for an unknown key.
-pub fn find(conn: &Connection, key: &str) -> rusqlite::Result<Option<(SessionRow, Role)>> {
+pub(crate) fn find(conn: &Connection, key: &str) -> rusqlite::Result<Option<(SessionRow, Role)>> {
     let hash = key_hash(key);
     let row = conn
         .query_row(
@@ -159,7 +146,7 @@ fn revealed(conn: &Connection, session: &str) -> rusqlite::Result<Vec<usize>> {
 }
 
 /// Sets the case everyone follows.
-pub fn set_current(conn: &Connection, session: &str, case: usize) -> rusqlite::Result<()> {
+pub(crate) fn set_current(conn: &Connection, session: &str, case: usize) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE sessions SET current_case = ?2 WHERE id = ?1",
         params![session, case as i64],
@@ -169,7 +156,7 @@ pub fn set_current(conn: &Connection, session: &str, case: usize) -> rusqlite::R
 
 /// Reveals (or hides again) a case's ground truth and paper-protocol result; returns the
 /// revealed cases.
-pub fn set_revealed(
+pub(crate) fn set_revealed(
     conn: &Connection,
     session: &str,
     case: usize,
@@ -190,9 +177,8 @@ pub fn set_revealed(
 }
 
 /// One student's latest result on one case.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StudentResult {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct StudentResult {
     /// Case index.
     pub case: usize,
     /// Dice against the case's ground truth, in [0, 1].
@@ -205,7 +191,7 @@ pub struct StudentResult {
 
 impl StudentResult {
     /// Checks ranges against a session of `cases` cases.
-    pub fn check(&self, cases: usize) -> Result<(), String> {
+    pub(crate) fn check(&self, cases: usize) -> Result<(), String> {
         if self.case >= cases {
             return Err(format!("`case` must be below {cases}"));
         }
@@ -231,7 +217,7 @@ pub fn is_student_id(text: &str) -> bool {
 }
 
 /// Stores (replacing) a student's result.
-pub fn record(
+pub(crate) fn record(
     conn: &Connection,
     session: &str,
     student: &str,
@@ -257,32 +243,11 @@ pub fn record(
 }
 
 /// The students who posted in a session.
-pub fn students(conn: &Connection, session: &str) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn students(conn: &Connection, session: &str) -> rusqlite::Result<Vec<String>> {
     let mut select = conn.prepare("SELECT DISTINCT student FROM results WHERE session_id = ?1")?;
     select
         .query_map(params![session], |r| r.get::<_, String>(0))?
         .collect()
-}
-
-/// How the class did on one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CaseResults {
-    /// Case index.
-    pub case: usize,
-    /// Students with a result.
-    pub students: usize,
-    /// Every student's Dice, ascending.
-    pub dice: Vec<f64>,
-    /// Mean Dice (0 when no one posted).
-    pub mean_dice: f64,
-    /// Median Dice (0 when no one posted).
-    pub median_dice: f64,
-    /// Mean IoU.
-    pub mean_iou: f64,
-    /// Mean number of prompts.
-    pub mean_clicks: f64,
-    /// Counts of Dice in ten bins [0, 0.1), …, [0.9, 1.0].
-    pub histogram: [usize; 10],
 }
 
 fn summarise(case: usize, mut rows: Vec<(f64, f64, u32)>) -> CaseResults {
@@ -317,7 +282,7 @@ fn summarise(case: usize, mut rows: Vec<(f64, f64, u32)>) -> CaseResults {
 }
 
 /// How the class did on each of `cases` cases.
-pub fn results(
+pub(crate) fn results(
     conn: &Connection,
     session: &str,
     cases: usize,
@@ -348,7 +313,7 @@ pub fn results(
 
 /// Deletes sessions that ended more than [`KEEP_EXPIRED_S`] ago (their reveals and
 /// results go with them); returns how many.
-pub fn sweep(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+pub(crate) fn sweep(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
     conn.execute(
         "DELETE FROM sessions WHERE expires_at < ?1",
         params![now - KEEP_EXPIRED_S],
@@ -358,12 +323,12 @@ pub fn sweep(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::teaching::deck::DeckInput;
+    use api::DeckInput;
 
     fn db_with_deck() -> (Connection, Deck) {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
-        conn.execute_batch(include_str!("../../migrations/0001_teaching.sql"))
+        conn.execute_batch(include_str!("../migrations/0001_teaching.sql"))
             .unwrap();
         let case = Case {
             title: String::new(),

@@ -5,19 +5,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
+use api::ClassState;
 use tokio::sync::watch;
 
-use super::classroom::SessionRow;
-
-/// What every follower of a session shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClassState {
-    /// The case everyone follows.
-    pub current: usize,
-    /// Cases whose ground truth and paper-protocol result are shown to everyone.
-    pub revealed: Vec<usize>,
-}
+use crate::classroom::SessionRow;
 
 /// One running session.
 #[derive(Debug)]
@@ -54,17 +45,17 @@ impl Room {
     }
 
     /// Publishes a new state to every follower.
-    pub fn publish(&self, state: ClassState) {
+    pub(crate) fn publish(&self, state: ClassState) {
         self.state.send_replace(state);
     }
 
     /// Tells the instructor's streams that results changed.
-    pub fn results_changed(&self) {
+    pub(crate) fn results_changed(&self) {
         self.results.send_modify(|version| *version += 1);
     }
 
     /// Admits `student` (already known, or new while there is room); false when full.
-    pub fn admit(&self, student: &str, limit: usize) -> bool {
+    pub(crate) fn admit(&self, student: &str, limit: usize) -> bool {
         let mut students = self.students.lock().unwrap_or_else(PoisonError::into_inner);
         if students.contains(student) {
             return true;
@@ -79,14 +70,14 @@ impl Room {
 
 /// The rooms of sessions opened since the server started.
 #[derive(Debug, Default)]
-pub struct Live {
+pub(crate) struct Live {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
 }
 
 impl Live {
     /// The room of `row`, created from the stored state (and `students`, the ids that
     /// already posted) on first use; rooms of sessions that ended are dropped.
-    pub fn room(
+    pub(crate) fn room(
         &self,
         row: &SessionRow,
         now: i64,
