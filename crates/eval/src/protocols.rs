@@ -223,16 +223,6 @@ impl Prompt {
         parts.join(" ")
     }
 
-    /// The prompt as the predictor takes it.
-    pub fn to_input(&self) -> sam::PromptInput {
-        sam::PromptInput {
-            points: self.points.clone(),
-            labels: self.labels.clone(),
-            bbox: self.bbox,
-            mask_input: None,
-            multimask: self.multimask,
-        }
-    }
 }
 
 /// Centre of mass `(x, y)` = (mean column, mean row) of the pixels, unrounded.
@@ -435,7 +425,7 @@ mod tests {
         let (prompt, flags) = first_prompt(Protocol::Promptless, &p, w, h, &options, &[]);
         assert!(prompt.is_empty() && !prompt.multimask && flags.is_empty());
         assert_eq!(prompt.describe(), "none");
-        assert!(prompt.to_input().points.is_empty());
+        assert!(prompt.points.is_empty() && prompt.labels.is_empty() && prompt.bbox.is_none());
     }
 
     #[test]

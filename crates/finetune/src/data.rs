@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use burn::prelude::*;
-use eval::cache::EmbeddingCache;
 use eval::ground_truth::{Classes, GroundTruth, LabelMap, Layer};
 use eval::layouts::Sample;
-use eval::progress::Progress;
-use eval::{EvalError, Layout};
+use eval::Layout;
 use sam::{BinaryMask, Embedding, ModelConfig, SamPredictor, npy};
+use study::cache::EmbeddingCache;
+use study::progress::Progress;
 
 use crate::error::FinetuneError;
 
@@ -286,7 +286,7 @@ pub fn embedding_tensor(
     let path = cache_file(cache, &item.key);
     let bytes = std::fs::read(&path).map_err(|e| FinetuneError::io(&path, e))?;
     let array = npy::decode::<f32>(&bytes)
-        .map_err(|e| FinetuneError::from(EvalError::output(&path, format!("{e}"))))?;
+        .map_err(|e| FinetuneError::output(&path, format!("{e}")))?;
     let e = config.embedding_size();
     if array.shape != [1, 256, e, e] {
         return Err(FinetuneError::output(
