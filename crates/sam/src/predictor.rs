@@ -18,6 +18,8 @@ use crate::transforms::{
 };
 use burn::tensor::FloatDType;
 
+pub use api::{BinaryMask, best_index};
+
 /// An image embedding with the geometry needed to map prompts and masks.
 #[derive(Debug, Clone)]
 pub struct Embedding {
@@ -44,24 +46,6 @@ pub struct PromptInput {
     pub mask_input: Option<Tensor<4>>,
     /// Return 3 candidates (true) or the single-mask output (false).
     pub multimask: bool,
-}
-
-/// A binary mask at the original image size, row-major, 1 = inside.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BinaryMask {
-    /// Width in pixels.
-    pub width: usize,
-    /// Height in pixels.
-    pub height: usize,
-    /// `height * width` values, 0 or 1.
-    pub data: Vec<u8>,
-}
-
-impl BinaryMask {
-    /// Number of foreground pixels.
-    pub fn area(&self) -> usize {
-        self.data.iter().filter(|&&v| v != 0).count()
-    }
 }
 
 /// Result of [`SamPredictor::predict`].
@@ -93,17 +77,6 @@ pub struct ChosenMask {
     pub iou_predictions: Vec<f32>,
     /// Low-res logits of every candidate, `1×C×256×256` in the model frame.
     pub low_res_logits: Tensor<4>,
-}
-
-/// Index of the highest predicted IoU (first on ties): the candidate SAM keeps.
-pub fn best_index(iou_predictions: &[f32]) -> usize {
-    iou_predictions
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-            if v > bv { (i, v) } else { (bi, bv) }
-        })
-        .0
 }
 
 /// Runs a model on images and prompts, like the official `SamPredictor`.

@@ -5,6 +5,7 @@
 //!
 //! The outcome is a pure function of the action list, so the browser (which decodes as
 //! the clicks come), `samscope segment --replay` and a share link all get the same mask.
+//! The action list itself ([`Action`], [`Step`]) is contract data and lives in `api`.
 
 use burn::prelude::*;
 
@@ -12,51 +13,18 @@ use crate::error::SamError;
 use crate::predictor::{Embedding, Prediction, PreparedEmbedding, PromptInput, SamPredictor};
 use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE};
 
-/// One thing a person did, in original image pixels (x = column, y = row).
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "lowercase"))]
-pub enum Action {
-    /// A click: foreground (`positive`) or background.
-    Point {
-        /// Column.
-        x: f64,
-        /// Row.
-        y: f64,
-        /// Foreground (true) or background (false).
-        positive: bool,
-    },
-    /// A box; a later box replaces an earlier one (SAM takes one box).
-    Box {
-        /// Left.
-        x0: f64,
-        /// Top.
-        y0: f64,
-        /// Right.
-        x1: f64,
-        /// Bottom.
-        y1: f64,
-    },
+pub use api::{Action, Step};
+
+/// `step.chosen_in(&prediction)`: the candidate a [`Step`] kept, read from a [`Prediction`].
+pub trait ChosenIn {
+    /// The candidate kept after this step in `prediction` ([`Step::chosen_among`] its
+    /// predicted IoUs).
+    fn chosen_in(&self, prediction: &Prediction) -> usize;
 }
 
-/// An action and the candidate the person kept after it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Step {
-    /// What was done.
-    pub action: Action,
-    /// The candidate kept (index into the 3 masks); `None` = the highest predicted IoU.
-    #[cfg_attr(feature = "serde", serde(default))]
-    pub chosen: Option<usize>,
-}
-
-impl Step {
-    /// The candidate kept after this step in `prediction`.
-    pub fn chosen_in(&self, prediction: &Prediction) -> usize {
-        match self.chosen {
-            Some(i) if i < prediction.masks.len() => i,
-            _ => prediction.best(),
-        }
+impl ChosenIn for Step {
+    fn chosen_in(&self, prediction: &Prediction) -> usize {
+        self.chosen_among(&prediction.iou_predictions)
     }
 }
 

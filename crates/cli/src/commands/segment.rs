@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use sam::embedding_codec::EmbeddingData;
 use sam::export::{ExportDtype, export_decoder, load_decoder};
-use sam::session::{Step, replay};
+use sam::session::{ChosenIn, Step, replay};
 use sam::{Embedding, Prediction, PromptInput, SamPredictor};
 use serde::{Deserialize, Serialize};
 

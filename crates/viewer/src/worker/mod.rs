@@ -11,7 +11,7 @@ use std::rc::Rc;
 use burn::prelude::*;
 use sam::embedding_codec::EmbeddingData;
 use sam::export::{from_byte_planes, load_decoder};
-use sam::session::{Step, chained_mask, step_prompt};
+use sam::session::{ChosenIn, Step, chained_mask, step_prompt};
 use sam::{
     Embedding, ModelConfig, ModelId, Prediction, PreparedEmbedding, PromptInput, SamPredictor,
 };
