@@ -81,5 +81,4 @@ impl EvalError {
             message: message.into(),
         }
     }
-
 }

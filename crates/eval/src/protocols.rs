@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use sam::BinaryMask;
+use api::BinaryMask;
 
 use crate::distance::squared_edt;
 use crate::error::EvalError;
@@ -222,7 +222,6 @@ impl Prompt {
         }
         parts.join(" ")
     }
-
 }
 
 /// Centre of mass `(x, y)` = (mean column, mean row) of the pixels, unrounded.

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use burn::prelude::*;
+use eval::Layout;
 use eval::ground_truth::{Classes, GroundTruth, LabelMap, Layer};
 use eval::layouts::Sample;
-use eval::Layout;
 use sam::{BinaryMask, Embedding, ModelConfig, SamPredictor, npy};
 use study::cache::EmbeddingCache;
 use study::progress::Progress;
@@ -285,8 +285,8 @@ pub fn embedding_tensor(
 ) -> Result<Tensor<4>, FinetuneError> {
     let path = cache_file(cache, &item.key);
     let bytes = std::fs::read(&path).map_err(|e| FinetuneError::io(&path, e))?;
-    let array = npy::decode::<f32>(&bytes)
-        .map_err(|e| FinetuneError::output(&path, format!("{e}")))?;
+    let array =
+        npy::decode::<f32>(&bytes).map_err(|e| FinetuneError::output(&path, format!("{e}")))?;
     let e = config.embedding_size();
     if array.shape != [1, 256, e, e] {
         return Err(FinetuneError::output(

@@ -11,12 +11,12 @@ use burn::prelude::*;
 use eval::layouts::Sample;
 use eval::rng::SplitMix64;
 use eval::{Layout, Protocol};
+use runfolder::RunFolder;
 use sam::export::{ExportDtype, FORMAT_VERSION, export_decoder};
 use sam::prompt_encoder::Prompts;
 use sam::transforms::{apply_box, apply_coords};
 use sam::{ModelConfig, ModelId, SamDecoder, SamPredictor};
 use serde::{Deserialize, Serialize};
-use runfolder::RunFolder;
 use sha2::{Digest, Sha256};
 use study::cache::EmbeddingCache;
 

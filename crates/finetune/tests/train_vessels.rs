@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use eval::Layout;
-use finetune::synth_dataset::{SynthDataset, write_drive_layout};
 use finetune::synth::SynthConfig;
+use finetune::synth_dataset::{SynthDataset, write_drive_layout};
 use finetune::{DataSpec, FinetuneConfig, FinetunedModel, Mode, Schedule, Target};
 use sam::{ModelConfig, ModelId, SamPredictor};
 

@@ -57,9 +57,19 @@ fn promptless_is_the_decoder_without_prompts_at_the_original_size() {
         assert_eq!(prediction.masks.len(), 1, "{name}");
         let mask = &prediction.masks[0];
         assert_eq!((mask.width, mask.height), (w, h), "{name}");
-        assert!(mask.data == expected, "{name}: the mask differs from the decoder's");
-        assert!(mask.area() > 0 && mask.area() < w * h, "{name}: a trivial mask");
-        assert_eq!(prediction.iou_predictions, values(out.iou_predictions), "{name}");
+        assert!(
+            mask.data == expected,
+            "{name}: the mask differs from the decoder's"
+        );
+        assert!(
+            mask.area() > 0 && mask.area() < w * h,
+            "{name}: a trivial mask"
+        );
+        assert_eq!(
+            prediction.iou_predictions,
+            values(out.iou_predictions),
+            "{name}"
+        );
         assert_eq!(
             values(prediction.low_res_logits),
             values(out.low_res_masks),

@@ -30,12 +30,12 @@ pub enum StudyError {
 impl StudyError {
     /// An I/O failure on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        eval::StudyError::io(path, source).into()
+        eval::EvalError::io(path, source).into()
     }
 
     /// A bad option value.
     pub fn option(option: &'static str, message: impl Into<String>) -> Self {
-        eval::StudyError::option(option, message).into()
+        eval::EvalError::option(option, message).into()
     }
 
     /// An output folder problem.

@@ -98,12 +98,14 @@ fn decode(
     let start = Instant::now();
     let promptless = input.points.is_empty() && input.bbox.is_none() && input.mask_input.is_none();
     let chosen = if promptless {
-        predictor.predict_promptless(embedding.embedding()).map(|p| ChosenMask {
-            index: 0,
-            mask: p.masks.into_iter().next().expect("one promptless mask"),
-            iou_predictions: p.iou_predictions,
-            low_res_logits: p.low_res_logits,
-        })
+        predictor
+            .predict_promptless(embedding.embedding())
+            .map(|p| ChosenMask {
+                index: 0,
+                mask: p.masks.into_iter().next().expect("one promptless mask"),
+                iou_predictions: p.iou_predictions,
+                low_res_logits: p.low_res_logits,
+            })
     } else {
         predictor.predict_prepared_chosen(embedding, input)
     };

@@ -61,7 +61,10 @@ mod tests {
             conversion: imaging::Conversion::Direct,
         };
         let image = encoder_image(&scan).unwrap();
-        assert_eq!((image.width, image.height, image.pixels), (2, 1, scan.rgb.clone()));
+        assert_eq!(
+            (image.width, image.height, image.pixels),
+            (2, 1, scan.rgb.clone())
+        );
         scan.width = 3;
         assert!(encoder_image(&scan).is_none());
     }

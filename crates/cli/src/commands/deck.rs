@@ -189,7 +189,10 @@ fn build_deck(library: &DeckLibrary, args: &CreateArgs) -> Result<DeckInput, Cli
         let pixels = study::encoder_image(&loaded.image).ok_or_else(|| {
             CliError::arg(
                 "--from",
-                format!("{}: decoded pixels do not match the size", sample.image.display()),
+                format!(
+                    "{}: decoded pixels do not match the size",
+                    sample.image.display()
+                ),
             )
         })?;
         let image = library

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use eval::Layout;
-use finetune::synth_dataset::{SynthDataset, write_drive_layout};
 use finetune::synth::SynthConfig;
+use finetune::synth_dataset::{SynthDataset, write_drive_layout};
 use finetune::{DataSpec, FinetuneConfig, FinetunedModel, Mode, Schedule, Target};
 use sam::SamPredictor;
 
