@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The evaluator on this machine's CPU: prompts per second from one cached embedding
-# (crates/eval/benches/prompts.rs) and the whole-dataset time of `samscope eval` on the
+# (crates/study/benches/prompts.rs) and the whole-dataset time of `samscope eval` on the
 # stardist nuclei fixture (86 nuclei, `box` + `centroid`, component instances), cold (one
 # encoder pass) and warm (embedding cached). Prints one JSON line per measurement.
 #   tools/bench/eval.sh [RUNS]
@@ -10,8 +10,8 @@ cd "$ROOT"
 runs="${1:-20}"
 
 cargo build -q --release -p samscope-cli
-cargo bench -q -p samscope-eval --bench prompts --no-run >/dev/null 2>&1
-cargo bench -q -p samscope-eval --bench prompts -- "$runs" | tail -n 1
+cargo bench -q -p samscope-study --bench prompts --no-run >/dev/null 2>&1
+cargo bench -q -p samscope-study --bench prompts -- "$runs" | tail -n 1
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

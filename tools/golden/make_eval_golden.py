@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for the samscope evaluator (`samscope eval`, crates/eval).
+"""PyTorch reference for the samscope evaluator (`samscope eval`, crates/study).
 
 Runs the `box` and `centroid` protocols of docs/protocols.md on the nuclei fixture
 (tests/fixtures/images/nuclei.png + nuclei_mask.png) with LiteMedSAM, instances by

@@ -43,6 +43,10 @@ pub enum CliError {
     /// An evaluation could not go on (the message names the file, folder or flag).
     #[error(transparent)]
     Eval(#[from] eval::EvalError),
+    /// An evaluation run or merge could not go on (the message names the file, folder or
+    /// flag).
+    #[error(transparent)]
+    Study(#[from] study::StudyError),
     /// Fine-tuning could not go on, or a fine-tuned model folder is unusable.
     #[error(transparent)]
     Finetune(#[from] finetune::FinetuneError),

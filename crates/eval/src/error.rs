@@ -1,9 +1,10 @@
-//! The one error type of the evaluator; every variant names the file, folder or option at
-//! fault and, where there is one, what to do about it.
+//! The one error type of the evaluation library (reading datasets, prompting, measuring);
+//! every variant names the file, folder or option at fault and, where there is one, what
+//! to do about it.
 
 use std::path::PathBuf;
 
-/// Why an evaluation could not go on.
+/// Why a dataset could not be read or a prompt or measurement not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     /// A file or folder could not be read or written.
@@ -46,22 +47,6 @@ pub enum EvalError {
         /// What is wrong and what is expected.
         message: String,
     },
-    /// The output folder holds results that do not fit this run.
-    #[error("{}: {message}", path.display())]
-    Output {
-        /// The output folder or file.
-        path: PathBuf,
-        /// What is wrong and what to do.
-        message: String,
-    },
-    /// The model refused an image or a prompt.
-    #[error("{context}: {source}")]
-    Model {
-        /// The image (and prompt) concerned.
-        context: String,
-        /// Why.
-        source: sam::SamError,
-    },
 }
 
 impl EvalError {
@@ -93,14 +78,6 @@ impl EvalError {
     pub fn option(option: &'static str, message: impl Into<String>) -> Self {
         EvalError::Option {
             option,
-            message: message.into(),
-        }
-    }
-
-    /// An output folder problem.
-    pub fn output(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        EvalError::Output {
-            path: path.into(),
             message: message.into(),
         }
     }

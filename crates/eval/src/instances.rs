@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use sam::BinaryMask;
+use api::BinaryMask;
 
 use crate::error::EvalError;
 use crate::ground_truth::GroundTruth;

@@ -11,7 +11,7 @@
 //!   within τ of A's) / (#A-surface + #B-surface pixels).
 //! - Empty prediction: Dice = IoU = NSD = 0, HD95 undefined (`None`).
 
-use sam::BinaryMask;
+use api::BinaryMask;
 use serde::{Deserialize, Serialize};
 
 use crate::distance::squared_edt;

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use sam::BinaryMask;
+use api::BinaryMask;
 
 use crate::distance::squared_edt;
 use crate::error::EvalError;
@@ -222,17 +222,6 @@ impl Prompt {
         }
         parts.join(" ")
     }
-
-    /// The prompt as the predictor takes it.
-    pub fn to_input(&self) -> sam::PromptInput {
-        sam::PromptInput {
-            points: self.points.clone(),
-            labels: self.labels.clone(),
-            bbox: self.bbox,
-            mask_input: None,
-            multimask: self.multimask,
-        }
-    }
 }
 
 /// Centre of mass `(x, y)` = (mean column, mean row) of the pixels, unrounded.
@@ -435,7 +424,7 @@ mod tests {
         let (prompt, flags) = first_prompt(Protocol::Promptless, &p, w, h, &options, &[]);
         assert!(prompt.is_empty() && !prompt.multimask && flags.is_empty());
         assert_eq!(prompt.describe(), "none");
-        assert!(prompt.to_input().points.is_empty());
+        assert!(prompt.points.is_empty() && prompt.labels.is_empty() && prompt.bbox.is_none());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Reading one sample: the scan through `imaging` (as every samscope path does) and its
-//! ground truth, checked to be the same size.
+//! ground truth, checked to be the same size. The scan stays an [`imaging::DecodedImage`]:
+//! the model's input type is made from it where the model runs (`study`).
 //!
 //! A [`Loader`] keeps the last volume it decoded (and its label volumes), so the slices
 //! of one volume, evaluated in order, decode it once; at most one volume is held at a
@@ -7,8 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use imaging::{Limits, Volume};
-use sam::RgbImage;
+use imaging::{DecodedImage, Limits, Volume};
 use sha2::{Digest, Sha256};
 
 use crate::error::EvalError;
@@ -20,7 +20,7 @@ use crate::volume_slice::{ImageVolume, VolumeSlice, check_grid, label_map, read_
 #[derive(Debug, Clone)]
 pub struct LoadedSample {
     /// The scan as the encoder sees it (left half only for stereo pairs).
-    pub image: RgbImage,
+    pub image: DecodedImage,
     /// Identifies the encoder input: sha256 of the file bytes (+ `-left` for a left half,
     /// + `-<axis><index>-<window>` for a volume slice).
     pub image_key: String,
@@ -32,7 +32,7 @@ pub struct LoadedSample {
 #[derive(Debug, Clone)]
 pub struct Scan {
     /// 8-bit RGB, cropped to the left half when the sample asks.
-    pub image: RgbImage,
+    pub image: DecodedImage,
     /// sha256 of the file bytes (+ `-left` for a left half, + the slice for a volume).
     pub key: String,
     /// Width of the file's image before any crop.
@@ -48,6 +48,12 @@ pub fn decode_scan(path: &Path, left_half: bool) -> Result<Scan, EvalError> {
             source,
         })?;
     let (w, h) = (decoded.width as usize, decoded.height as usize);
+    if decoded.rgb.len() != w * h * 3 {
+        return Err(EvalError::layout(
+            path,
+            "decoded pixels do not match the size",
+        ));
+    }
     let mut key = format!("{:x}", Sha256::digest(&bytes));
     let image = if left_half {
         if w < 2 {
@@ -55,17 +61,19 @@ pub fn decode_scan(path: &Path, left_half: bool) -> Result<Scan, EvalError> {
         }
         key.push_str("-left");
         let half = w / 2;
-        let pixels = decoded
+        let rgb = decoded
             .rgb
             .chunks(w * 3)
             .flat_map(|row| row[..half * 3].iter().copied())
             .collect();
-        RgbImage::new(half, h, pixels)
+        DecodedImage {
+            width: half as u32,
+            rgb,
+            ..decoded
+        }
     } else {
-        RgbImage::new(w, h, decoded.rgb)
+        decoded
     };
-    let image =
-        image.ok_or_else(|| EvalError::layout(path, "decoded pixels do not match the size"))?;
     Ok(Scan {
         image,
         key,
@@ -115,7 +123,7 @@ impl Loader {
         let image = volume.render(slice, path)?;
         Ok(Scan {
             key: format!("{}-{}", volume.sha256, slice.key_suffix()),
-            full_width: image.width,
+            full_width: image.width as usize,
             image,
         })
     }
@@ -127,11 +135,12 @@ impl Loader {
             key: image_key,
             full_width,
         } = self.scan(&sample.image, sample.slice.as_ref(), sample.left_half)?;
+        let (width, height) = (image.width as usize, image.height as usize);
         let layers = match &sample.slice {
             None => sample
                 .layers
                 .iter()
-                .map(|l| load_layer(l, image.width, image.height, full_width))
+                .map(|l| load_layer(l, width, height, full_width))
                 .collect::<Result<Vec<_>, _>>()?,
             Some(slice) => sample
                 .layers
@@ -141,8 +150,8 @@ impl Loader {
         };
         Ok(LoadedSample {
             truth: GroundTruth {
-                width: image.width,
-                height: image.height,
+                width,
+                height,
                 layers,
             },
             image,

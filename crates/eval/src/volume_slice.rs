@@ -12,7 +12,7 @@
 use std::fmt;
 use std::path::Path;
 
-use imaging::{Axis, Limits, Scan, SourceFormat, Volume, Window, WindowLevel};
+use imaging::{Axis, DecodedImage, Limits, Scan, SourceFormat, Volume, Window, WindowLevel};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -158,7 +158,7 @@ impl ImageVolume {
     }
 
     /// Slice `slice` of the volume as the encoder's 8-bit RGB.
-    pub fn render(&mut self, slice: &VolumeSlice, path: &Path) -> Result<sam::RgbImage, EvalError> {
+    pub fn render(&mut self, slice: &VolumeSlice, path: &Path) -> Result<DecodedImage, EvalError> {
         let window = self.effective(slice.window);
         let rendered = self
             .volume
@@ -167,9 +167,14 @@ impl ImageVolume {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let (w, h) = (rendered.image.width, rendered.image.height);
-        sam::RgbImage::new(w as usize, h as usize, rendered.image.rgb)
-            .ok_or_else(|| EvalError::layout(path, "rendered pixels do not match the size"))
+        let image = rendered.image;
+        if image.rgb.len() != image.width as usize * image.height as usize * 3 {
+            return Err(EvalError::layout(
+                path,
+                "rendered pixels do not match the size",
+            ));
+        }
+        Ok(image)
     }
 }
 

@@ -80,7 +80,7 @@ pub fn latest(out: &Path) -> Result<Option<PathBuf>, FinetuneError> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), FinetuneError> {
-    std::fs::write(path, bytes).map_err(|e| FinetuneError::io(path, e))
+    runfolder::write_atomic(path, bytes).map_err(|e| FinetuneError::io(path, e))
 }
 
 /// Writes the checkpoint of `state.epochs_done` and removes older ones.

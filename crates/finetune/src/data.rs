@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use burn::prelude::*;
-use eval::cache::EmbeddingCache;
+use eval::Layout;
 use eval::ground_truth::{Classes, GroundTruth, LabelMap, Layer};
 use eval::layouts::Sample;
-use eval::progress::Progress;
-use eval::{EvalError, Layout};
 use sam::{BinaryMask, Embedding, ModelConfig, SamPredictor, npy};
+use study::cache::EmbeddingCache;
+use study::progress::Progress;
 
 use crate::error::FinetuneError;
 
@@ -285,8 +285,8 @@ pub fn embedding_tensor(
 ) -> Result<Tensor<4>, FinetuneError> {
     let path = cache_file(cache, &item.key);
     let bytes = std::fs::read(&path).map_err(|e| FinetuneError::io(&path, e))?;
-    let array = npy::decode::<f32>(&bytes)
-        .map_err(|e| FinetuneError::from(EvalError::output(&path, format!("{e}"))))?;
+    let array =
+        npy::decode::<f32>(&bytes).map_err(|e| FinetuneError::output(&path, format!("{e}")))?;
     let e = config.embedding_size();
     if array.shape != [1, 256, e, e] {
         return Err(FinetuneError::output(

@@ -9,6 +9,9 @@ pub enum FinetuneError {
     /// Reading the dataset, its ground truth or the embedding cache failed.
     #[error(transparent)]
     Eval(#[from] eval::EvalError),
+    /// Encoding a scan, caching its embedding or scoring the validation set failed.
+    #[error(transparent)]
+    Study(#[from] study::StudyError),
     /// A file or folder could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -73,6 +76,17 @@ impl FinetuneError {
         FinetuneError::Model {
             context: context.into(),
             source,
+        }
+    }
+}
+
+impl From<runfolder::RunFolderError> for FinetuneError {
+    fn from(e: runfolder::RunFolderError) -> Self {
+        match e {
+            runfolder::RunFolderError::Io { path, source } => FinetuneError::Io { path, source },
+            runfolder::RunFolderError::Refused { path, message } => {
+                FinetuneError::Output { path, message }
+            }
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Training progress on stderr: a bar over the steps of the epoch with the running loss
-//! and an ETA for the whole run (redrawn in place on a terminal, one line every few seconds
-//! otherwise), and one summary line per epoch with the validation Dice.
+//! and an ETA for the whole run, and one summary line per epoch with the validation Dice
+//! ([`runfolder::Ticker`]: redrawn in place on a terminal, one line every few seconds
+//! otherwise).
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use runfolder::{Ticker, clock, eta};
 
 /// Progress of a training run.
 #[derive(Debug)]
@@ -14,10 +16,7 @@ pub struct TrainProgress {
     steps_here: usize,
     /// Steps left in the whole run.
     steps_left: usize,
-    start: Instant,
-    last_print: Option<Instant>,
-    visible: bool,
-    terminal: bool,
+    ticker: Ticker,
 }
 
 impl TrainProgress {
@@ -29,10 +28,7 @@ impl TrainProgress {
             steps_per_epoch,
             steps_here: 0,
             steps_left: epochs.saturating_sub(done) * steps_per_epoch,
-            start: Instant::now(),
-            last_print: None,
-            visible,
-            terminal: std::io::stderr().is_terminal(),
+            ticker: Ticker::new(visible),
         }
     }
 
@@ -40,35 +36,15 @@ impl TrainProgress {
     pub fn step(&mut self, epoch: usize, step: usize, loss: f64) {
         self.steps_here += 1;
         self.steps_left = self.steps_left.saturating_sub(1);
-        let due = self
-            .last_print
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
-        if self.visible && (self.terminal || due) {
-            let line = self.line(epoch, step, loss, self.start.elapsed());
-            self.print(&line, self.terminal);
+        if self.ticker.due() {
+            let line = self.line(epoch, step, loss, self.ticker.elapsed());
+            self.ticker.draw(&line);
         }
     }
 
     /// The summary line of a finished epoch (or of the zero-shot pass, epoch 0).
     pub fn epoch(&mut self, text: &str) {
-        if self.visible {
-            if self.terminal && self.last_print.is_some() {
-                eprint!("\r\x1b[K");
-            }
-            eprintln!("{text}");
-            self.last_print = None;
-        }
-    }
-
-    fn print(&mut self, line: &str, in_place: bool) {
-        let mut err = std::io::stderr().lock();
-        let _ = if in_place {
-            write!(err, "\r{line}\x1b[K")
-        } else {
-            writeln!(err, "{line}")
-        };
-        let _ = err.flush();
-        self.last_print = Some(Instant::now());
+        self.ticker.say(text);
     }
 
     fn line(&self, epoch: usize, step: usize, loss: f64, elapsed: Duration) -> String {
@@ -82,21 +58,10 @@ impl TrainProgress {
             ".".repeat(WIDTH - filled),
             self.steps_per_epoch
         );
-        if self.steps_here > 0 && self.steps_left > 0 {
-            let per_step = elapsed.as_secs_f64() / self.steps_here as f64;
-            line += &format!(" · ETA {}", clock(per_step * self.steps_left as f64));
+        if let Some(seconds) = eta(elapsed, self.steps_here, self.steps_left) {
+            line += &format!(" · ETA {}", clock(seconds));
         }
         line
-    }
-}
-
-/// `1h02m`, `3m07s` or `12s`.
-pub fn clock(seconds: f64) -> String {
-    let s = seconds.round() as u64;
-    match (s / 3600, s / 60 % 60, s % 60) {
-        (0, 0, sec) => format!("{sec}s"),
-        (0, min, sec) => format!("{min}m{sec:02}s"),
-        (h, min, _) => format!("{h}h{min:02}m"),
     }
 }
 

@@ -8,16 +8,17 @@ use std::time::Instant;
 
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use eval::cache::EmbeddingCache;
 use eval::layouts::Sample;
 use eval::rng::SplitMix64;
 use eval::{Layout, Protocol};
+use runfolder::RunFolder;
 use sam::export::{ExportDtype, FORMAT_VERSION, export_decoder};
 use sam::prompt_encoder::Prompts;
 use sam::transforms::{apply_box, apply_coords};
 use sam::{ModelConfig, ModelId, SamDecoder, SamPredictor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use study::cache::EmbeddingCache;
 
 use crate::checkpoint::{self, TrainState};
 use crate::data::{self, DataSpec, Dataset, Item, Target};
@@ -27,7 +28,7 @@ use crate::manifest::{
     check_name,
 };
 use crate::model::{self, Batch};
-use crate::progress::{TrainProgress, clock};
+use crate::progress::TrainProgress;
 use crate::prompts::Mode;
 use crate::table;
 use crate::validate::{self, SetScores};
@@ -308,57 +309,25 @@ fn run_json(out: &Path) -> PathBuf {
 
 /// Checks that `out` can take the run: new or empty, or the same run when resuming.
 fn check_out(out: &Path, settings: &RunSettings, resume: bool) -> Result<(), FinetuneError> {
-    let path = run_json(out);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            if !resume {
-                return Err(FinetuneError::output(
-                    out,
-                    "already holds a fine-tuning run (run.json): pass --resume to continue it, or choose another --out",
-                ));
-            }
-            let old: RunSettings = serde_json::from_slice(&bytes).map_err(|e| {
-                FinetuneError::output(&path, format!("not a samscope finetune run.json: {e}"))
-            })?;
-            let (a, b) = (
-                serde_json::to_value(settings).expect("settings serialise"),
-                serde_json::to_value(&old).expect("settings serialise"),
-            );
-            let differ: Vec<String> = a
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(k, v)| b.get(k.as_str()) != Some(*v))
-                .map(|(k, _)| k.clone())
-                .collect();
-            if !differ.is_empty() {
-                return Err(FinetuneError::output(
-                    out,
-                    format!(
-                        "cannot resume: this run differs from the one there in {}; use the same options (only --epochs may grow) or another --out",
-                        differ.join(", ")
-                    ),
-                ));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let empty = match std::fs::read_dir(out) {
-                Ok(mut entries) => entries.next().is_none(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-                Err(e) => return Err(FinetuneError::io(out, e)),
-            };
-            if empty {
-                Ok(())
-            } else {
-                Err(FinetuneError::output(
-                    out,
-                    "exists and is not a fine-tuning folder (no run.json); choose a new or empty --out",
-                ))
-            }
-        }
-        Err(e) => Err(FinetuneError::io(&path, e)),
-    }
+    let folder = RunFolder {
+        dir: out,
+        run: "a fine-tuning run",
+        kind: "a fine-tuning folder",
+        may_change: " (only --epochs may grow)",
+    };
+    folder.check(folder.read()?, resume, |bytes| {
+        let old: RunSettings = serde_json::from_slice(&bytes).map_err(|e| {
+            FinetuneError::output(
+                run_json(out),
+                format!("not a samscope finetune run.json: {e}"),
+            )
+        })?;
+        let differ: Vec<String> = runfolder::differences(settings, &old, &[])
+            .into_iter()
+            .map(|d| d.field)
+            .collect();
+        Ok((!differ.is_empty()).then(|| differ.join(", ")))
+    })
 }
 
 /// How the learning rate changes over the run (`--schedule`).
@@ -487,7 +456,7 @@ fn epoch_line(record: &EpochRecord, epochs: usize) -> String {
             "epoch {}/{epochs}: loss {loss:.4} · {} · {}",
             record.epoch,
             scores.join(" · "),
-            clock(record.seconds)
+            runfolder::clock(record.seconds)
         ),
     }
 }
@@ -534,8 +503,7 @@ pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, Finetun
     check_out(&c.out, &plan.settings, c.resume)?;
     std::fs::create_dir_all(&c.out).map_err(|e| FinetuneError::io(&c.out, e))?;
     let settings_text = serde_json::to_string_pretty(&plan.settings).expect("settings serialise");
-    std::fs::write(run_json(&c.out), settings_text + "\n")
-        .map_err(|e| FinetuneError::io(run_json(&c.out), e))?;
+    write_file(&run_json(&c.out), (settings_text + "\n").as_bytes())?;
     let device = predictor.device().clone();
     let cache = EmbeddingCache::new(
         c.cache.as_deref().unwrap_or(&c.out.join("cache")),
@@ -755,9 +723,7 @@ fn finish(
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), FinetuneError> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| FinetuneError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| FinetuneError::io(path, e))
+    runfolder::write_atomic(path, bytes).map_err(|e| FinetuneError::io(path, e))
 }
 
 #[cfg(test)]

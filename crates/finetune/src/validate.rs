@@ -2,12 +2,13 @@
 //! protocols and metrics as `samscope eval`), from the cached embeddings.
 
 use burn::prelude::*;
-use eval::cache::EmbeddingCache;
-use eval::evaluate::evaluate_image;
 use eval::metrics::Spacing;
-use eval::{EvalOptions, InstanceMode, ProtocolOptions};
+use eval::{InstanceMode, ProtocolOptions};
 use sam::{ModelConfig, SamDecoder, SamPredictor};
 use serde::{Deserialize, Serialize};
+use study::EvalOptions;
+use study::cache::EmbeddingCache;
+use study::evaluate::evaluate_image;
 
 use crate::data::{Dataset, embedding};
 use crate::error::FinetuneError;

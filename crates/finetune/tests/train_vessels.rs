@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use eval::Layout;
-use finetune::drive::{DriveSpec, write_drive};
 use finetune::synth::SynthConfig;
+use finetune::synth_dataset::{SynthDataset, write_drive_layout};
 use finetune::{DataSpec, FinetuneConfig, FinetunedModel, Mode, Schedule, Target};
 use sam::{ModelConfig, ModelId, SamPredictor};
 
@@ -96,9 +96,9 @@ fn weights(model: &FinetunedModel) -> Vec<Vec<f32>> {
 
 fn synthetic(name: &str, training: usize, test: usize) -> PathBuf {
     let data = scratch(name);
-    write_drive(
+    write_drive_layout(
         &data,
-        &DriveSpec {
+        &SynthDataset {
             size: SynthConfig {
                 width: SIZE,
                 height: SIZE,

@@ -294,10 +294,8 @@ impl SamPredictor {
         }
     }
 
-    /// Checks that `embedding` comes from this predictor's model and has its shape, and
-    /// does the per-image part of decoding once ([`SamDecoder::prepare`]): decode every
-    /// prompt of one image from the result ([`Self::predict_prepared`]).
-    pub fn prepare(&self, embedding: &Embedding) -> Result<PreparedEmbedding, SamError> {
+    /// Checks that `embedding` comes from this predictor's model and has its shape.
+    fn check_embedding(&self, embedding: &Embedding) -> Result<(), SamError> {
         if embedding.model != self.config.id {
             return Err(SamError::InvalidEmbedding(format!(
                 "embedding was made by `{}` but this predictor runs `{}`",
@@ -311,6 +309,14 @@ impl SamPredictor {
                 embedding.tensor.dims()
             )));
         }
+        Ok(())
+    }
+
+    /// Checks that `embedding` comes from this predictor's model and has its shape, and
+    /// does the per-image part of decoding once ([`SamDecoder::prepare`]): decode every
+    /// prompt of one image from the result ([`Self::predict_prepared`]).
+    pub fn prepare(&self, embedding: &Embedding) -> Result<PreparedEmbedding, SamError> {
+        self.check_embedding(embedding)?;
         Ok(PreparedEmbedding {
             embedding: embedding.clone(),
             image: self
@@ -402,6 +408,30 @@ impl SamPredictor {
         })
     }
 
+    /// Decodes `embedding` without any prompt: an empty sparse prompt, the `no_mask_embed`
+    /// dense prompt and the single-mask output — how a decoder fine-tuned without prompts
+    /// (the paper's vessel decoder) is used. [`Self::predict`] asks for at least one
+    /// prompt; this is the one way to decode none. It runs the decoder unprepared, the path
+    /// fine-tuning trains through, and returns one mask at the original size.
+    pub fn predict_promptless(&self, embedding: &Embedding) -> Result<Prediction, SamError> {
+        self.check_embedding(embedding)?;
+        let out = self.decoder.decode(
+            embedding.tensor.clone(),
+            self.image_pe.clone(),
+            &Prompts::default(),
+            None,
+            false,
+        );
+        let masks = self.masks_at_original_size(embedding, out.low_res_masks.clone());
+        DecodedOnDevice {
+            dims: masks.dims(),
+            masks,
+            iou_predictions: out.iou_predictions,
+            low_res_logits: out.low_res_masks,
+        }
+        .read()
+    }
+
     /// Decodes masks for one prompt set (`predict`). Prepares the embedding first: for
     /// several prompts on one image, [`Self::prepare`] once and call
     /// [`Self::predict_prepared`] (same results, bit for bit).
@@ -419,10 +449,7 @@ impl SamPredictor {
         prepared: &PreparedEmbedding,
         prompt: &PromptInput,
     ) -> Result<Prediction, SamError> {
-        let decoded = self.decode_on_device(prepared, prompt)?;
-        let masks = decoded.masks.clone().into_data();
-        let ious = decoded.iou_predictions.clone().into_data();
-        decoded.finish(masks, ious)
+        self.decode_on_device(prepared, prompt)?.read()
     }
 
     /// [`Self::predict_prepared`] with asynchronous reads, as WebGPU in a browser requires.
@@ -458,6 +485,13 @@ struct DecodedOnDevice {
 }
 
 impl DecodedOnDevice {
+    /// Reads the masks and IoUs back and builds the [`Prediction`].
+    fn read(self) -> Result<Prediction, SamError> {
+        let masks = self.masks.clone().into_data();
+        let ious = self.iou_predictions.clone().into_data();
+        self.finish(masks, ious)
+    }
+
     /// Builds the [`Prediction`] from the read-back masks and IoUs.
     fn finish(self, masks: TensorData, ious: TensorData) -> Result<Prediction, SamError> {
         let [_, c, h, w] = self.dims;

@@ -20,10 +20,9 @@
 //! the checkpoint's sha256, so new weights never meet old embeddings.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -68,37 +67,9 @@ pub struct Store {
     verified: Mutex<HashMap<ImageId, (u64, Option<SystemTime>)>>,
 }
 
-/// Distinguishes concurrent temporary files of one process.
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` so readers see the old file or the whole new one, never part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("path has no parent folder"))?;
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = File::create_new(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // Persist the rename itself; not every platform can open a folder, so best effort.
-        if let Ok(folder) = File::open(dir) {
-            let _ = folder.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
+/// Writes `bytes` to `path` so readers see the old file or the whole new one, never part
+/// (synced file and folder: the shared [`runfolder::write_atomic`]).
+pub use runfolder::write_atomic;
 
 /// The short weights tag used in folder names.
 pub fn weights_tag(weights_sha256: &str) -> &str {
@@ -472,6 +443,10 @@ fn open_entry(bytes: &[u8]) -> Result<&[u8], String> {
 mod tests {
     use super::*;
     use sam::embedding_codec::EmbeddingHeader;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Distinguishes the scratch folders of one test process.
+    static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
     fn temp_root(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(

@@ -190,9 +190,18 @@ fn build_deck(library: &DeckLibrary<Content>, args: &CreateArgs) -> Result<DeckI
     let mut cases = Vec::new();
     for sample in &samples {
         let loaded = loader.load(sample)?;
+        let pixels = study::encoder_image(&loaded.image).ok_or_else(|| {
+            CliError::arg(
+                "--from",
+                format!(
+                    "{}: decoded pixels do not match the size",
+                    sample.image.display()
+                ),
+            )
+        })?;
         let image = library
             .content()
-            .add_image(&loaded.image)
+            .add_image(&pixels)
             .map_err(|e| CliError::arg("--from", format!("{}: {e}", sample.image.display())))?;
         let custom = match &args.notes {
             Some(dir) => read_notes(dir, &sample.id)?,

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use eval::progress::Progress;
+use study::progress::Progress;
 
 use crate::error::CliError;
 use crate::files::write_npy;

@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 
-use eval::{
-    EvalOptions, FinetunedDecoder, InstanceMode, Layout, MergeConfig, Outcome, OutsidePolicy,
-    Protocol, ProtocolOptions, RunConfig, Shard,
-};
+use eval::{InstanceMode, Layout, OutsidePolicy, Protocol, ProtocolOptions};
+use study::{EvalOptions, FinetunedDecoder, MergeConfig, Outcome, RunConfig, Shard};
 
 use crate::commands::finetune::{finetuned_predictor, open_finetuned};
 use crate::error::CliError;
@@ -139,9 +137,9 @@ fn report(outcome: &Outcome) {
         .summary
         .rows
         .iter()
-        .filter(|r| r.class == eval::summary::ALL_CLASSES)
+        .filter(|r| r.class == study::summary::ALL_CLASSES)
     {
-        let mean = |m: &eval::summary::Mean| match (m.mean, m.std) {
+        let mean = |m: &study::summary::Mean| match (m.mean, m.std) {
             (Some(a), Some(s)) => format!("{a:.3} ± {s:.3}"),
             _ => "–".into(),
         };
@@ -186,19 +184,19 @@ pub fn run(args: &EvalArgs) -> Result<(), CliError> {
         name: m.name().to_string(),
         sha256: m.manifest.decoder_sha256.clone(),
     });
-    let plan = eval::plan_with_decoder(&config, resolved.config.id, decoder.as_ref())?;
+    let plan = study::plan_with_decoder(&config, resolved.config.id, decoder.as_ref())?;
     let predictor = match &finetuned {
         Some(model) => finetuned_predictor(&args.model, resolved, model)?,
         None => args.model.load_resolved(resolved)?,
     };
-    let outcome = eval::execute(&plan, &predictor)?;
+    let outcome = study::execute(&plan, &predictor)?;
     report(&outcome);
     Ok(())
 }
 
 /// Runs `samscope eval-merge`.
 pub fn run_merge(args: &EvalMergeArgs) -> Result<(), CliError> {
-    let outcome = eval::merge(&MergeConfig {
+    let outcome = study::merge(&MergeConfig {
         shards: args.shards.clone(),
         out: args.out.clone(),
         data: args.data.clone(),

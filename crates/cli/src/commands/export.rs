@@ -29,9 +29,7 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     let predictor = args.model.load()?;
     let bytes = export_decoder(predictor.config(), predictor.decoder(), dtype)
         .map_err(|e| CliError::model("export", e))?;
-    let tmp = args.out.with_extension("partial");
-    std::fs::write(&tmp, &bytes).map_err(|e| CliError::io(&tmp, e))?;
-    std::fs::rename(&tmp, &args.out).map_err(|e| CliError::io(&args.out, e))?;
+    runfolder::write_atomic(&args.out, &bytes).map_err(|e| CliError::io(&args.out, e))?;
     eprintln!(
         "wrote {} ({} bytes, {})",
         args.out.display(),

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use eval::Layout;
-use finetune::drive::{DriveSpec, write_drive};
 use finetune::synth::SynthConfig;
+use finetune::synth_dataset::{SynthDataset, write_drive_layout};
 use finetune::{DataSpec, FinetuneConfig, FinetunedModel, Mode, Schedule, Target};
 use sam::SamPredictor;
 
@@ -121,13 +121,13 @@ fn parse_size(text: &str) -> Result<SynthConfig, CliError> {
 
 /// Runs `samscope synth-vessels`.
 pub fn run_synth(args: &SynthVesselsArgs) -> Result<(), CliError> {
-    let spec = DriveSpec {
+    let spec = SynthDataset {
         size: parse_size(&args.size)?,
         training: args.count,
         test: args.test_count.unwrap_or(args.count),
         seed: args.seed,
     };
-    let files = write_drive(&args.out, &spec)?;
+    let files = write_drive_layout(&args.out, &spec)?;
     println!(
         "wrote {} images ({} training, {} test, {}x{}, seed {}) to {} (layout drive)",
         files.len(),

@@ -219,9 +219,9 @@ mod tests {
         );
         // Voxel (0, 0, 1) holds −400 HU: 255·591/1353 through [−991, 362] for CT; for MR
         // 255·600/2380 through the exact range [−1000, 1380] of the volume.
-        assert_eq!(other.image.pixels[0], 111);
+        assert_eq!(other.image.rgb[0], 111);
         let mr = loader.load(&samples[2]).unwrap();
-        assert_eq!(mr.image.pixels[0], 64);
+        assert_eq!(mr.image.rgb[0], 64);
         assert!(mr.image_key.ends_with("-axial1-minmax"), "{}", mr.image_key);
 
         // The slices of a volume decode it once; one volume is held at a time.

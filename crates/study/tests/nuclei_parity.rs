@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::Device;
-use eval::record::{ImageRecord, InstanceResult, read_record, record_path};
-use eval::{EvalOptions, InstanceMode, Layout, Protocol, RunConfig};
+use eval::{InstanceMode, Layout, Protocol};
 use sam::{ModelConfig, ModelId, SamPredictor};
+use study::record::{ImageRecord, InstanceResult, read_record, record_path};
+use study::{EvalOptions, RunConfig};
 
 /// The allocator the `samscope` binary uses.
 #[global_allocator]
@@ -118,7 +119,7 @@ fn nuclei_box_and_centroid_dice_match_pytorch() {
         report_cases: 2,
         progress: false,
     };
-    let outcome = eval::run(&run, &predictor).unwrap();
+    let outcome = study::run(&run, &predictor).unwrap();
     assert_eq!((outcome.images, outcome.evaluated), (1, 1));
     let record: ImageRecord = read_record(&record_path(&out.join("records"), "nuclei"))
         .unwrap()

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::EvalError;
+use crate::error::StudyError;
 
 /// Version of the `run.json` / record layout.
 pub const FORMAT_VERSION: u32 = 1;
@@ -29,11 +29,11 @@ impl fmt::Display for Shard {
 }
 
 impl FromStr for Shard {
-    type Err = EvalError;
+    type Err = StudyError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
-            EvalError::option(
+            StudyError::option(
                 "--shard",
                 format!("`{s}`; use INDEX/COUNT with 0 ≤ INDEX < COUNT, e.g. 0/4 … 3/4"),
             )
@@ -85,17 +85,10 @@ impl Settings {
     /// The fields that differ from `other`, as `name: self's value vs other's` (the data
     /// folder only when `compare_data`: shards may run where the data is mounted elsewhere).
     pub fn differences(&self, other: &Settings, compare_data: bool) -> Vec<String> {
-        let (a, b) = (
-            serde_json::to_value(self).expect("settings serialise"),
-            serde_json::to_value(other).expect("settings serialise"),
-        );
-        let (a, b) = (a.as_object().cloned(), b.as_object().cloned());
-        let (Some(a), Some(b)) = (a, b) else {
-            return Vec::new();
-        };
-        a.iter()
-            .filter(|(k, v)| (compare_data || k.as_str() != "data") && b.get(*k) != Some(*v))
-            .map(|(k, v)| format!("{k}: {v} vs {}", b.get(k).cloned().unwrap_or_default()))
+        let ignore: &[&str] = if compare_data { &[] } else { &["data"] };
+        runfolder::differences(self, other, ignore)
+            .iter()
+            .map(ToString::to_string)
             .collect()
     }
 }
@@ -126,17 +119,17 @@ impl Manifest {
     }
 
     /// Reads `DIR/run.json`; `Ok(None)` when absent.
-    pub fn read(dir: &Path) -> Result<Option<Manifest>, EvalError> {
+    pub fn read(dir: &Path) -> Result<Option<Manifest>, StudyError> {
         let path = Self::path(dir);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(EvalError::io(&path, e)),
+            Err(e) => return Err(StudyError::io(&path, e)),
         };
         let manifest: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| EvalError::output(&path, format!("not a samscope run.json: {e}")))?;
+            .map_err(|e| StudyError::output(&path, format!("not a samscope run.json: {e}")))?;
         if manifest.format != FORMAT_VERSION {
-            return Err(EvalError::output(
+            return Err(StudyError::output(
                 &path,
                 format!(
                     "written by a samscope with result format {} (this one reads {FORMAT_VERSION})",
@@ -148,7 +141,7 @@ impl Manifest {
     }
 
     /// Writes `DIR/run.json`.
-    pub fn write(&self, dir: &Path) -> Result<(), EvalError> {
+    pub fn write(&self, dir: &Path) -> Result<(), StudyError> {
         let text = serde_json::to_string_pretty(self).expect("manifest serialises");
         crate::record::write_atomic(&Self::path(dir), text.as_bytes())
     }

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use eval::sample::Loader;
 use sam::RgbImage;
 
 use crate::manifest::Manifest;
+use crate::model::encoder_image;
 use crate::overlay;
 use crate::record::{ImageRecord, InstanceResult};
-use crate::sample::Loader;
 use crate::summary::{ALL_CLASSES, ClassRow, Summary};
 
 /// Text made safe for HTML.
@@ -232,7 +233,7 @@ impl Scans<'_> {
                 loader
                     .scan(&path, record.slice.as_ref(), record.left_half)
                     .ok()
-                    .map(|s| s.image)
+                    .and_then(|s| encoder_image(&s.image))
                     .filter(|i| (i.width, i.height) == (record.width, record.height))
             })
             .as_ref()

@@ -1,8 +1,10 @@
-//! A progress bar with ETA on stderr: redrawn in place on a terminal, one line every few
-//! seconds otherwise (logs, CI).
+//! A progress bar over the images of a run, with the decoder's rate and an ETA, on stderr
+//! ([`runfolder::Ticker`]: redrawn in place on a terminal, one line every few seconds
+//! otherwise — logs, CI).
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use runfolder::{Ticker, clock, eta};
 
 /// Progress over the images of a run.
 #[derive(Debug)]
@@ -13,10 +15,7 @@ pub struct Progress {
     evaluated: usize,
     decodes: usize,
     decode_seconds: f64,
-    start: Instant,
-    last_print: Option<Instant>,
-    visible: bool,
-    terminal: bool,
+    ticker: Ticker,
 }
 
 impl Progress {
@@ -29,10 +28,7 @@ impl Progress {
             evaluated: 0,
             decodes: 0,
             decode_seconds: 0.0,
-            start: Instant::now(),
-            last_print: None,
-            visible,
-            terminal: std::io::stderr().is_terminal(),
+            ticker: Ticker::new(visible),
         }
     }
 
@@ -42,31 +38,15 @@ impl Progress {
         self.evaluated += 1;
         self.decodes += decodes;
         self.decode_seconds += decode_seconds;
-        let due = self
-            .last_print
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
-        if self.visible && (self.terminal || due || self.done == self.total) {
-            self.print();
+        if self.ticker.visible() && (self.ticker.due() || self.done == self.total) {
+            let line = self.line(self.ticker.elapsed());
+            self.ticker.draw(&line);
         }
     }
 
     /// Ends the bar's line.
     pub fn finish(&mut self) {
-        if self.visible && self.terminal && self.last_print.is_some() {
-            eprintln!();
-        }
-    }
-
-    fn print(&mut self) {
-        let line = self.line(self.start.elapsed());
-        let mut err = std::io::stderr().lock();
-        let _ = if self.terminal {
-            write!(err, "\r{line}\x1b[K")
-        } else {
-            writeln!(err, "{line}")
-        };
-        let _ = err.flush();
-        self.last_print = Some(Instant::now());
+        self.ticker.finish();
     }
 
     /// The bar after `elapsed` time.
@@ -92,22 +72,14 @@ impl Progress {
                 self.decodes as f64 / self.decode_seconds
             );
         }
-        if self.evaluated > 0 && self.done < self.total {
-            let per_image = elapsed.as_secs_f64() / self.evaluated as f64;
-            let eta = per_image * (self.total - self.done) as f64;
-            line += &format!(" · ETA {}", clock(eta));
+        if let Some(seconds) = eta(
+            elapsed,
+            self.evaluated,
+            self.total.saturating_sub(self.done),
+        ) {
+            line += &format!(" · ETA {}", clock(seconds));
         }
         line
-    }
-}
-
-/// `1h02m`, `3m07s` or `12s`.
-fn clock(seconds: f64) -> String {
-    let s = seconds.round() as u64;
-    match (s / 3600, s / 60 % 60, s % 60) {
-        (0, 0, sec) => format!("{sec}s"),
-        (0, min, sec) => format!("{min}m{sec:02}s"),
-        (h, min, _) => format!("{h}h{min:02}m"),
     }
 }
 
@@ -134,12 +106,5 @@ mod tests {
             p.image_done(1, 0.1);
         }
         assert!(!p.line(Duration::from_secs(80)).contains("ETA"));
-    }
-
-    #[test]
-    fn clock_formats() {
-        assert_eq!(clock(12.4), "12s");
-        assert_eq!(clock(187.0), "3m07s");
-        assert_eq!(clock(3720.0), "1h02m");
     }
 }

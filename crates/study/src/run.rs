@@ -4,20 +4,21 @@
 
 use std::path::{Path, PathBuf};
 
+use eval::layouts::{Layout, Sample};
+use eval::metrics::Spacing;
+use eval::sample::Loader;
+use eval::volume_slice::VolumeSlice;
+use runfolder::RunFolder;
 use sam::{ModelId, SamPredictor};
 
 use crate::cache::EmbeddingCache;
-use crate::error::EvalError;
+use crate::error::StudyError;
 use crate::evaluate::{EvalOptions, evaluate_image};
-use crate::layouts::{Layout, Sample};
 use crate::manifest::{FORMAT_VERSION, Manifest, Settings, Shard};
-use crate::metrics::Spacing;
 use crate::progress::Progress;
 use crate::record::{ImageRecord, read_record, record_path, write_atomic, write_record};
 use crate::report::report_html;
-use crate::sample::Loader;
 use crate::summary::{Summary, summarize, write_tables};
-use crate::volume_slice::VolumeSlice;
 
 /// Everything `samscope eval` asks for.
 #[derive(Debug, Clone)]
@@ -76,63 +77,44 @@ fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn is_empty_dir(dir: &Path) -> Result<bool, EvalError> {
-    Ok(std::fs::read_dir(dir)
-        .map_err(|e| EvalError::io(dir, e))?
-        .next()
-        .is_none())
+/// `out` as an evaluation's run folder, as its messages name it.
+fn folder(out: &Path) -> RunFolder<'_> {
+    RunFolder {
+        dir: out,
+        run: "a run",
+        kind: "an evaluation folder",
+        may_change: "",
+    }
 }
 
 /// Checks that `out` can take the run of `manifest`: fresh, or the same run when resuming.
-fn check_out(out: &Path, manifest: &Manifest, resume: bool) -> Result<(), EvalError> {
-    match Manifest::read(out)? {
-        Some(_) if !resume => {
-            return Err(EvalError::output(
-                out,
-                "already holds a run (run.json): pass --resume to continue it, or choose another --out",
+fn check_out(out: &Path, manifest: &Manifest, resume: bool) -> Result<(), StudyError> {
+    folder(out).check(Manifest::read(out)?, resume, |old| {
+        let mut problems = manifest.settings.differences(&old.settings, true);
+        if old.shard != manifest.shard {
+            let text = |s: Option<Shard>| s.map_or("none".into(), |s| s.to_string());
+            problems.push(format!(
+                "shard: {} vs {}",
+                text(manifest.shard),
+                text(old.shard)
             ));
         }
-        Some(old) => {
-            let mut problems = manifest.settings.differences(&old.settings, true);
-            if old.shard != manifest.shard {
-                let text = |s: Option<Shard>| s.map_or("none".into(), |s| s.to_string());
-                problems.push(format!(
-                    "shard: {} vs {}",
-                    text(manifest.shard),
-                    text(old.shard)
-                ));
-            }
-            if old.limit != manifest.limit {
-                problems.push("limit".into());
-            }
-            if problems.is_empty() && old.images != manifest.images {
-                problems.push("the images found in the data folder".into());
-            }
-            if !problems.is_empty() {
-                return Err(EvalError::output(
-                    out,
-                    format!(
-                        "cannot resume: this run differs from the one there in {} (this run vs that one); use the same options or another --out",
-                        problems.join(", ")
-                    ),
-                ));
-            }
+        if old.limit != manifest.limit {
+            problems.push("limit".into());
         }
-        None => {
-            if out.exists() && !is_empty_dir(out)? {
-                return Err(EvalError::output(
-                    out,
-                    "exists and is not an evaluation folder (no run.json); choose a new or empty --out",
-                ));
-            }
+        if problems.is_empty() && old.images != manifest.images {
+            problems.push("the images found in the data folder".into());
         }
-    }
-    Ok(())
+        Ok::<_, StudyError>(
+            (!problems.is_empty())
+                .then(|| format!("{} (this run vs that one)", problems.join(", "))),
+        )
+    })
 }
 
 /// The records of every image of `manifest` in `dir`, in manifest order; fails naming the
 /// first missing one.
-fn collect_records(dir: &Path, manifest: &Manifest) -> Result<Vec<ImageRecord>, EvalError> {
+fn collect_records(dir: &Path, manifest: &Manifest) -> Result<Vec<ImageRecord>, StudyError> {
     let records = dir.join("records");
     let mut out = Vec::with_capacity(manifest.images.len());
     for id in &manifest.images {
@@ -140,7 +122,7 @@ fn collect_records(dir: &Path, manifest: &Manifest) -> Result<Vec<ImageRecord>, 
         match read_record(&path)? {
             Some(r) => out.push(r),
             None => {
-                return Err(EvalError::output(
+                return Err(StudyError::output(
                     dir,
                     format!(
                         "image `{id}` has no record; the run there is unfinished: run it again with --resume"
@@ -159,7 +141,7 @@ fn write_outputs(
     records: &[ImageRecord],
     report_cases: usize,
     data: Option<&Path>,
-) -> Result<(Summary, Vec<PathBuf>), EvalError> {
+) -> Result<(Summary, Vec<PathBuf>), StudyError> {
     let summary = summarize(manifest, records);
     let mut files = write_tables(out, manifest, records, &summary)?;
     let report = out.join("report.html");
@@ -200,7 +182,7 @@ impl Plan {
 
 /// Checks the options, finds the dataset's images and checks `OUT`, without loading the
 /// model (`model` is the id it will be) or writing anything.
-pub fn plan(config: &RunConfig, model: ModelId) -> Result<Plan, EvalError> {
+pub fn plan(config: &RunConfig, model: ModelId) -> Result<Plan, StudyError> {
     plan_with_decoder(config, model, None)
 }
 
@@ -209,24 +191,24 @@ pub fn plan_with_decoder(
     config: &RunConfig,
     model: ModelId,
     decoder: Option<&FinetunedDecoder>,
-) -> Result<Plan, EvalError> {
+) -> Result<Plan, StudyError> {
     if config.options.protocols.is_empty() {
-        return Err(EvalError::option(
+        return Err(StudyError::option(
             "--protocol",
             "give at least one protocol",
         ));
     }
     if config.options.prompt.clicks == 0 {
-        return Err(EvalError::option("--clicks", "must be at least 1"));
+        return Err(StudyError::option("--clicks", "must be at least 1"));
     }
     if !(config.options.nsd_tolerance_mm >= 0.0 && config.options.nsd_tolerance_mm.is_finite()) {
-        return Err(EvalError::option(
+        return Err(StudyError::option(
             "--nsd-tolerance",
             "must be a non-negative number of mm",
         ));
     }
     if config.limit == Some(0) {
-        return Err(EvalError::option("--limit", "must be at least 1"));
+        return Err(StudyError::option("--limit", "must be at least 1"));
     }
     let data = absolute(&config.data);
     let samples = select(config.layout.discover(&data)?, config.shard, config.limit);
@@ -263,16 +245,16 @@ pub fn plan_with_decoder(
 }
 
 /// Runs `samscope eval`: [`plan`] then [`execute`].
-pub fn run(config: &RunConfig, predictor: &SamPredictor) -> Result<Outcome, EvalError> {
+pub fn run(config: &RunConfig, predictor: &SamPredictor) -> Result<Outcome, StudyError> {
     execute(&plan(config, predictor.config().id)?, predictor)
 }
 
 /// Evaluates every image of `plan` that has no record yet, then writes the tables and the
 /// report.
-pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, EvalError> {
+pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, StudyError> {
     let (config, samples, manifest) = (&plan.config, &plan.samples, &plan.manifest);
     if predictor.config().id != plan.model {
-        return Err(EvalError::option(
+        return Err(StudyError::option(
             "--model",
             format!(
                 "the plan is for `{}` but the predictor runs `{}`",
@@ -285,7 +267,7 @@ pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, EvalErr
     let o = &config.options;
     check_out(&config.out, manifest, config.resume)?;
     std::fs::create_dir_all(config.out.join("records"))
-        .map_err(|e| EvalError::io(&config.out, e))?;
+        .map_err(|e| StudyError::io(&config.out, e))?;
     manifest.write(&config.out)?;
     let records_dir = config.out.join("records");
     let cache = EmbeddingCache::new(
@@ -302,7 +284,7 @@ pub fn execute(plan: &Plan, predictor: &SamPredictor) -> Result<Outcome, EvalErr
             Some(r) if r.slice != s.slice => {
                 let text =
                     |v: Option<VolumeSlice>| v.map_or("a 2-D image".into(), |v| v.to_string());
-                return Err(EvalError::output(
+                return Err(StudyError::output(
                     &path,
                     format!(
                         "cannot resume: `{}` was evaluated as {} but the data folder now gives {}; use another --out",
@@ -375,17 +357,17 @@ pub struct MergeConfig {
 
 /// Runs `samscope eval-merge`: checks the shards are one complete, consistent set, copies
 /// their records into `out` and rebuilds the tables and the report.
-pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
+pub fn merge(config: &MergeConfig) -> Result<Outcome, StudyError> {
     let mut parts: Vec<(PathBuf, Manifest)> = Vec::new();
     for dir in &config.shards {
         let manifest = Manifest::read(dir)?.ok_or_else(|| {
-            EvalError::output(
+            StudyError::output(
                 dir,
                 "no run.json: not the --out folder of a samscope eval run",
             )
         })?;
         if manifest.shard.is_none() {
-            return Err(EvalError::output(
+            return Err(StudyError::output(
                 dir,
                 "this run was not sharded (no --shard); there is nothing to merge",
             ));
@@ -393,7 +375,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
         parts.push((dir.clone(), manifest));
     }
     let Some((first_dir, first)) = parts.first().cloned() else {
-        return Err(EvalError::option(
+        return Err(StudyError::option(
             "SHARD_DIR",
             "give the --out folders of the shards",
         ));
@@ -403,7 +385,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
     for (dir, m) in &parts {
         let differences = m.settings.differences(&first.settings, false);
         if !differences.is_empty() || m.limit != first.limit {
-            return Err(EvalError::output(
+            return Err(StudyError::output(
                 dir,
                 format!(
                     "was run with other settings than {} (this shard vs that one): {}",
@@ -418,7 +400,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
         }
         let shard = m.shard.expect("checked above");
         if shard.count != count || shard.index >= count {
-            return Err(EvalError::output(
+            return Err(StudyError::output(
                 dir,
                 format!(
                     "is shard {shard} but {} is one of {count}",
@@ -427,7 +409,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
             ));
         }
         if let Some(other) = seen[shard.index] {
-            return Err(EvalError::output(
+            return Err(StudyError::output(
                 dir,
                 format!("is shard {shard}, as is {}", other.display()),
             ));
@@ -439,7 +421,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
         .map(|i| format!("{i}/{count}"))
         .collect();
     if !missing.is_empty() {
-        return Err(EvalError::option(
+        return Err(StudyError::option(
             "SHARD_DIR",
             format!("missing shard(s) {}", missing.join(", ")),
         ));
@@ -451,7 +433,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
     }
     records.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = records.windows(2).find(|p| p[0].id == p[1].id) {
-        return Err(EvalError::output(
+        return Err(StudyError::output(
             &config.out,
             format!("image `{}` is in two shards", pair[0].id),
         ));
@@ -464,7 +446,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
     };
     match Manifest::read(&config.out)? {
         Some(old) if old.merged_from.is_empty() => {
-            return Err(EvalError::output(
+            return Err(StudyError::output(
                 &config.out,
                 "holds an evaluation run; merge into a new or empty --out",
             ));
@@ -474,12 +456,12 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
             let old_records = config.out.join("records");
             if old_records.exists() {
                 std::fs::remove_dir_all(&old_records)
-                    .map_err(|e| EvalError::io(&old_records, e))?;
+                    .map_err(|e| StudyError::io(&old_records, e))?;
             }
         }
         None => {
-            if config.out.exists() && !is_empty_dir(&config.out)? {
-                return Err(EvalError::output(
+            if !folder(&config.out).is_new_or_empty()? {
+                return Err(StudyError::output(
                     &config.out,
                     "exists and is not an evaluation folder (no run.json); choose a new or empty --out",
                 ));
@@ -487,7 +469,7 @@ pub fn merge(config: &MergeConfig) -> Result<Outcome, EvalError> {
         }
     }
     let records_dir = config.out.join("records");
-    std::fs::create_dir_all(&records_dir).map_err(|e| EvalError::io(&records_dir, e))?;
+    std::fs::create_dir_all(&records_dir).map_err(|e| StudyError::io(&records_dir, e))?;
     for r in &records {
         write_record(&record_path(&records_dir, &r.id), r)?;
     }

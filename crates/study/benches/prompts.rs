@@ -3,7 +3,7 @@
 //! the evaluator's `box` and `centroid` protocols on the 86 nuclei of the fixture
 //! (prediction + metrics + records).
 //!
-//! `cargo bench -p samscope-eval --bench prompts -- [RUNS]` prints one JSON line.
+//! `cargo bench -p samscope-study --bench prompts -- [RUNS]` prints one JSON line.
 //! The embedding is the committed PyTorch one (`tests/fixtures/golden/nuclei/embedding.npy`),
 //! so no encoder runs.
 
@@ -11,12 +11,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::prelude::*;
-use eval::evaluate::evaluate_image;
 use eval::ground_truth::{Classes, Decode, GroundTruth, LayerSource, load_layer};
 use eval::metrics::Spacing;
-use eval::{EvalOptions, InstanceMode, Protocol};
+use eval::{InstanceMode, Protocol};
 use sam::transforms::preprocess_shape;
 use sam::{Embedding, ModelConfig, ModelId, PromptInput, SamPredictor, npy};
+use study::EvalOptions;
+use study::evaluate::evaluate_image;
 
 /// The allocator the `samscope` binary uses.
 #[global_allocator]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::EvalError;
+use crate::error::StudyError;
 use crate::manifest::Manifest;
 use crate::record::{ImageRecord, InstanceResult, write_atomic};
 
@@ -179,11 +179,11 @@ fn row(protocol: &str, class: &str, results: &[&InstanceResult], skipped: usize)
             .filter(|r| {
                 r.flags
                     .iter()
-                    .any(|f| f == crate::protocols::flags::EMPTY_PREDICTION)
+                    .any(|f| f == eval::protocols::flags::EMPTY_PREDICTION)
             })
             .count(),
         skipped_empty_ground_truth: skipped,
-        iterative: (protocol == crate::protocols::Protocol::Iterative.as_str())
+        iterative: (protocol == eval::protocols::Protocol::Iterative.as_str())
             .then(|| iterative_stats(results)),
     }
 }
@@ -495,7 +495,7 @@ pub fn write_tables(
     manifest: &Manifest,
     records: &[ImageRecord],
     summary: &Summary,
-) -> Result<Vec<PathBuf>, EvalError> {
+) -> Result<Vec<PathBuf>, StudyError> {
     let files = [
         ("per_instance.csv", per_instance_csv(manifest, records)),
         ("per_class.csv", per_class_csv(summary)),

@@ -1,5 +1,5 @@
-//! Writes a synthetic vessel dataset in the DRIVE layout the evaluator reads
-//! (`samscope synth-vessels`):
+//! The synthetic vessel dataset on disk (`samscope synth-vessels`): images from
+//! [`crate::synth`] written in the DRIVE layout the evaluator reads (`--layout drive`):
 //!
 //! ```text
 //! OUT/training/images/<NN>_training.tif   RGB       (NN = 21, 22, … as in DRIVE)
@@ -19,9 +19,9 @@ use serde::Serialize;
 use crate::error::FinetuneError;
 use crate::synth::{SynthConfig, generate};
 
-/// What `samscope synth-vessels` writes.
+/// What `samscope synth-vessels` writes: how many images of which size, from which seed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DriveSpec {
+pub struct SynthDataset {
     /// Image size.
     pub size: SynthConfig,
     /// Images in `training/`.
@@ -63,8 +63,9 @@ fn create_dir(dir: &Path) -> Result<(), FinetuneError> {
     std::fs::create_dir_all(dir).map_err(|e| FinetuneError::io(dir, e))
 }
 
-/// Writes the dataset into `out` (a new or empty folder) and returns the image files.
-pub fn write_drive(out: &Path, spec: &DriveSpec) -> Result<Vec<PathBuf>, FinetuneError> {
+/// Writes the dataset into `out` (a new or empty folder) in the DRIVE layout and returns
+/// the image files.
+pub fn write_drive_layout(out: &Path, spec: &SynthDataset) -> Result<Vec<PathBuf>, FinetuneError> {
     if spec.training + spec.test == 0 {
         return Err(FinetuneError::option("--count", "write at least one image"));
     }
@@ -139,7 +140,7 @@ mod tests {
     fn the_evaluator_reads_the_dataset_with_exact_masks() {
         let out = std::env::temp_dir().join(format!("samscope-synth-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
-        let spec = DriveSpec {
+        let spec = SynthDataset {
             size: SynthConfig {
                 width: 96,
                 height: 90,
@@ -148,7 +149,7 @@ mod tests {
             test: 1,
             seed: 3,
         };
-        let files = write_drive(&out, &spec).unwrap();
+        let files = write_drive_layout(&out, &spec).unwrap();
         assert_eq!(files.len(), 3);
         let samples = Layout::Drive.discover(&out).unwrap();
         let ids: Vec<_> = samples.iter().map(|s| s.id.as_str()).collect();
@@ -157,7 +158,7 @@ mod tests {
         let expected = generate(&spec.size, 3, &["training", "0"]);
         let read: Vec<u8> = layer.map.data.iter().map(|&v| u8::from(v != 0)).collect();
         assert_eq!(read, expected.vessels);
-        let err = write_drive(&out, &spec).unwrap_err().to_string();
+        let err = write_drive_layout(&out, &spec).unwrap_err().to_string();
         assert!(err.contains("not empty"), "{err}");
         std::fs::remove_dir_all(&out).unwrap();
     }

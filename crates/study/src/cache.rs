@@ -2,7 +2,7 @@
 //! or sharded run and every later run that points `--cache` at the same folder.
 //!
 //! `<cache>/<model>-<first 12 hex of the checkpoint sha256>/<scan key>.npy`, where the scan
-//! key is the sha256 of the scan file (see [`crate::sample::Scan::key`]); the file is the
+//! key is the sha256 of the scan file (see [`eval::sample::Scan::key`]); the file is the
 //! `1×256×64×64` f32 embedding as `samscope embed` writes it. The geometry (original and
 //! resized size) is recomputed from the scan, so nothing else needs storing.
 
@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::prelude::*;
+use imaging::DecodedImage;
 use sam::transforms::preprocess_shape;
-use sam::{Embedding, ModelId, RgbImage, SamPredictor, npy};
+use sam::{Embedding, ModelId, SamError, SamPredictor, npy};
 
-use crate::error::EvalError;
+use crate::error::StudyError;
+use crate::model::encoder_image;
 use crate::record::write_atomic;
 
 /// Embeddings of one model and checkpoint.
@@ -51,7 +53,7 @@ impl EmbeddingCache {
     }
 
     /// The cached embedding of the scan `key` of size `image`, if present and well-formed.
-    fn load(&self, predictor: &SamPredictor, key: &str, image: &RgbImage) -> Option<Embedding> {
+    fn load(&self, predictor: &SamPredictor, key: &str, image: &DecodedImage) -> Option<Embedding> {
         let bytes = std::fs::read(self.path(key)).ok()?;
         let array = npy::decode::<f32>(&bytes).ok()?;
         let config = predictor.config();
@@ -65,33 +67,37 @@ impl EmbeddingCache {
                 TensorData::new(array.data, [1, 256, e, e]),
                 predictor.device(),
             ),
-            original_size: (image.height, image.width),
-            input_size: preprocess_shape(image.height, image.width, config.img_size),
+            original_size: (image.height as usize, image.width as usize),
+            input_size: preprocess_shape(
+                image.height as usize,
+                image.width as usize,
+                config.img_size,
+            ),
         })
     }
 
-    fn store(&self, key: &str, embedding: &Embedding) -> Result<(), EvalError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| EvalError::io(&self.dir, e))?;
+    fn store(&self, key: &str, embedding: &Embedding) -> Result<(), StudyError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| StudyError::io(&self.dir, e))?;
         let shape = embedding.tensor.dims();
         let values = embedding
             .tensor
             .clone()
             .try_into_vec_as::<f32>()
             .map_err(|e| {
-                EvalError::output(self.path(key), format!("reading the embedding: {e:?}"))
+                StudyError::output(self.path(key), format!("reading the embedding: {e:?}"))
             })?;
         write_atomic(&self.path(key), &npy::encode(&shape, &values))
     }
 
-    /// The embedding of `image` (scan key `key`): from the cache, or from one encoder pass
-    /// that is then cached. A damaged cache file is replaced.
+    /// The embedding of `image` (a scan read by `eval::sample`, key `key`): from the cache,
+    /// or from one encoder pass that is then cached. A damaged cache file is replaced.
     pub fn embed(
         &self,
         predictor: &SamPredictor,
         key: &str,
-        image: &RgbImage,
+        image: &DecodedImage,
         context: &str,
-    ) -> Result<(Embedding, EncoderUse), EvalError> {
+    ) -> Result<(Embedding, EncoderUse), StudyError> {
         if let Some(embedding) = self.load(predictor, key, image) {
             return Ok((
                 embedding,
@@ -101,11 +107,17 @@ impl EmbeddingCache {
                 },
             ));
         }
-        let start = Instant::now();
-        let embedding = predictor.embed(image).map_err(|source| EvalError::Model {
+        let model_error = |source| StudyError::Model {
             context: context.to_string(),
             source,
+        };
+        let start = Instant::now();
+        let image = encoder_image(image).ok_or_else(|| {
+            model_error(SamError::InvalidImage(
+                "pixel buffer does not match width × height × 3".into(),
+            ))
         })?;
+        let embedding = predictor.embed(&image).map_err(model_error)?;
         // Storing reads the tensor back, so the time includes any deferred computation.
         self.store(key, &embedding)?;
         let seconds = start.elapsed().as_secs_f64();

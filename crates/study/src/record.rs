@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use sam::BinaryMask;
 use serde::{Deserialize, Serialize};
 
-use crate::error::EvalError;
-use crate::metrics::Spacing;
-use crate::volume_slice::VolumeSlice;
+use crate::error::StudyError;
+use eval::metrics::Spacing;
+use eval::volume_slice::VolumeSlice;
 
 /// A binary mask as run lengths over the row-major pixels, starting with background.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,28 +163,27 @@ pub fn record_path(records: &Path, id: &str) -> PathBuf {
 }
 
 /// Reads a record; `Ok(None)` when there is none.
-pub fn read_record(path: &Path) -> Result<Option<ImageRecord>, EvalError> {
+pub fn read_record(path: &Path) -> Result<Option<ImageRecord>, StudyError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            EvalError::output(
+            StudyError::output(
                 path,
                 format!("unreadable record ({e}); delete it to evaluate that image again"),
             )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(EvalError::io(path, e)),
+        Err(e) => Err(StudyError::io(path, e)),
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file, so a crash never leaves half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| EvalError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| EvalError::io(path, e))
+/// Writes `bytes` to `path` through a synced temporary file ([`runfolder::write_atomic`]),
+/// so a crash never leaves half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StudyError> {
+    runfolder::write_atomic(path, bytes).map_err(|e| StudyError::io(path, e))
 }
 
 /// Writes a record atomically.
-pub fn write_record(path: &Path, record: &ImageRecord) -> Result<(), EvalError> {
+pub fn write_record(path: &Path, record: &ImageRecord) -> Result<(), StudyError> {
     let bytes = serde_json::to_vec(record).expect("records serialise");
     write_atomic(path, &bytes)
 }

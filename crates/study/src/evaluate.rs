@@ -5,11 +5,13 @@ use std::time::Instant;
 
 use sam::{BinaryMask, ChosenMask, Embedding, PreparedEmbedding, PromptInput, SamPredictor};
 
-use crate::error::EvalError;
-use crate::ground_truth::GroundTruth;
-use crate::instances::{Instance, InstanceMode, extract};
-use crate::metrics::{Spacing, iou, score};
-use crate::protocols::{Prompt, Protocol, ProtocolOptions, corrective_click, first_prompt, flags};
+use eval::ground_truth::GroundTruth;
+use eval::instances::{Instance, InstanceMode, extract};
+use eval::metrics::{Spacing, iou, score};
+use eval::protocols::{Prompt, Protocol, ProtocolOptions, corrective_click, first_prompt, flags};
+
+use crate::error::StudyError;
+use crate::model::prompt_input;
 use crate::record::{EmptyRecord, InstanceResult, PromptRecord, Rle};
 
 /// What to measure, shared by every image of a run.
@@ -54,11 +56,11 @@ pub fn evaluate_image(
     truth: &GroundTruth,
     spacing: Spacing,
     options: &EvalOptions,
-) -> Result<ImageScores, EvalError> {
+) -> Result<ImageScores, StudyError> {
     let found = extract(truth, options.instances);
     let embedding = predictor
         .prepare(embedding)
-        .map_err(|source| EvalError::Model {
+        .map_err(|source| StudyError::Model {
             context: id.to_string(),
             source,
         })?;
@@ -92,20 +94,22 @@ fn decode(
     embedding: &PreparedEmbedding,
     input: &PromptInput,
     context: &dyn Fn() -> String,
-) -> Result<(ChosenMask, f64), EvalError> {
+) -> Result<(ChosenMask, f64), StudyError> {
     let start = Instant::now();
     let promptless = input.points.is_empty() && input.bbox.is_none() && input.mask_input.is_none();
     let chosen = if promptless {
-        crate::promptless::predict(predictor, embedding.embedding()).map(|p| ChosenMask {
-            index: 0,
-            mask: p.masks.into_iter().next().expect("one promptless mask"),
-            iou_predictions: p.iou_predictions,
-            low_res_logits: p.low_res_logits,
-        })
+        predictor
+            .predict_promptless(embedding.embedding())
+            .map(|p| ChosenMask {
+                index: 0,
+                mask: p.masks.into_iter().next().expect("one promptless mask"),
+                iou_predictions: p.iou_predictions,
+                low_res_logits: p.low_res_logits,
+            })
     } else {
         predictor.predict_prepared_chosen(embedding, input)
     };
-    let chosen = chosen.map_err(|source| EvalError::Model {
+    let chosen = chosen.map_err(|source| StudyError::Model {
         context: context(),
         source,
     })?;
@@ -122,7 +126,7 @@ fn score_instance(
     protocol: Protocol,
     spacing: Spacing,
     options: &EvalOptions,
-) -> Result<InstanceResult, EvalError> {
+) -> Result<InstanceResult, StudyError> {
     let key = instance.key();
     let context = || format!("{id}: {} {key} ({protocol})", instance.class);
     let (prompt, raised) = first_prompt(
@@ -134,7 +138,7 @@ fn score_instance(
         &[id, &instance.class, &key],
     );
     let mut flags: Vec<String> = raised.iter().map(|f| f.to_string()).collect();
-    let mut input = prompt.to_input();
+    let mut input = prompt_input(&prompt);
     let (mut prediction, mut seconds) = decode(predictor, embedding, &input, &context)?;
     let mut decodes = 1;
     let mut clicks = Vec::new();
