@@ -23,6 +23,9 @@ use crate::ops::{add, matmul, softmax};
 /// The image tokens as one block's token↔image attentions read them (channel-major,
 /// `B×C×N`): the one way into the fast paths, passed to [`Attention::tokens_to_image`] and
 /// [`Attention::image_to_tokens`].
+// One exists per block call and is passed by reference, so the size difference between the
+// variants costs nothing (boxing would add an allocation per block).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ImageSide<'a> {
     /// The image tokens, projected by each attention (folded when there are few prompt
