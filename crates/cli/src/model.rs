@@ -111,7 +111,7 @@ impl ModelArgs {
             .model
             .parse()
             .map_err(|e: sam::SamError| CliError::arg("--model", e.to_string()))?;
-        ModelConfig::for_model(id).map_err(|e| CliError::arg("--model", e.to_string()))
+        Ok(ModelConfig::for_model(id))
     }
 
     /// The checkpoint to load: `--checkpoint`, or the default model, verified by its hash.

@@ -124,7 +124,6 @@ pub fn forward(decoder: &SamDecoder, image_pe: Tensor<4>, batch: &Batch) -> Tens
             batch.sparse.clone(),
             dense,
             false,
-            None,
         )
         .low_res_masks
 }

@@ -36,7 +36,7 @@ fn decoder(device: &Device) -> SamDecoder {
         "{} is missing: run scripts/fetch-model.sh",
         path.display()
     );
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     load_pth(&config, &path, device).unwrap().split().1
 }
 

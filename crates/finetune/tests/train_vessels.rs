@@ -41,7 +41,7 @@ fn predictor() -> (SamPredictor, String) {
         use sha2::Digest;
         format!("{:x}", sha2::Sha256::digest(&bytes))
     };
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let device = Device::flex();
     let (encoder, decoder) = sam::checkpoint::load_pth(&config, &path, &device)
         .unwrap()
@@ -87,7 +87,7 @@ fn weights(model: &FinetunedModel) -> Vec<Vec<f32>> {
                 .push(param.val().into_data().try_to_vec::<f32>().unwrap());
         }
     }
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let decoder = model.decoder(&config, &Device::flex()).unwrap();
     let mut values = Values(Vec::new());
     decoder.visit(&mut values);

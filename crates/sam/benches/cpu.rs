@@ -46,7 +46,7 @@ fn main() {
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden");
     let device = Device::flex();
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let model = sam::checkpoint::load_pth(
         &config,
         &sam::checkpoint::default_checkpoint_path(),

@@ -8,11 +8,6 @@ pub enum SamError {
     /// The model id is not one samscope knows.
     #[error("unknown model `{0}`; known models: lite_medsam, mobile_sam, vit_b, vit_l, vit_h")]
     UnknownModel(String),
-    /// The model is known but this build cannot run it yet.
-    #[error(
-        "model `{0}` is not available in this version of samscope (its ViT image encoder is not implemented yet); use lite_medsam or mobile_sam"
-    )]
-    ModelNotAvailable(ModelId),
     /// The image has no pixels or its buffer does not match its size.
     #[error("invalid image: {0}")]
     InvalidImage(String),

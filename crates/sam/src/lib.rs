@@ -1,37 +1,43 @@
 //! Segment Anything in Burn: one backend-agnostic code path for CPU (flex), wgpu/WebGPU
 //! and CUDA; compiles for native and `wasm32-unknown-unknown`.
 //!
-//! One module per official component (`segment_anything/modeling`): [`image_encoder`]
-//! (ViT), [`tiny_vit`],
-//! [`prompt_encoder`], [`transformer`], [`mask_decoder`], [`sam`]; the registry
-//! [`build_sam`]; the facade [`predictor`]; image/coordinate [`transforms`]; the embedding
-//! wire format [`embedding_codec`] shared with the server and the browser; interactive
-//! click-by-click decoding in [`session`]; host kernels for Burn's CPU backend (matrix
-//! products, GELU, softmax, layer norm, sums) in [`kernels`].
-//! The crate does no I/O; [`checkpoint`] (feature `pytorch`, native) reads `.pth` files
-//! through burn-store.
+//! The crate is laid out as the official `segment_anything` package:
+//! - [`model`]: the network, one module per official component (`modeling/`):
+//!   [`image_encoder`] (ViT), [`tiny_vit`], [`prompt_encoder`], [`transformer`],
+//!   [`mask_decoder`], [`common`], the composite [`sam`] and the registry [`build_sam`];
+//! - [`runtime`]: what runs it for a user: the facade [`predictor`], image/coordinate
+//!   [`transforms`] (`utils/transforms.py`), interactive click-by-click [`session`]s and
+//!   reduced [`precision`];
+//! - [`formats`]: bytes in, bytes out: [`checkpoint`] (feature `pytorch`, native: official
+//!   `.pth` files through burn-store), the browser's decoder weights [`export`], [`npy`]
+//!   arrays and the embedding wire format [`embedding_codec`] shared with the server and the
+//!   browser;
+//! - [`ops`]: the one place where the model's GELU, softmax, layer norms, matrix products
+//!   and same-shape sums choose between Burn's operations and, on Burn's CPU backend, the
+//!   host kernels of the `samscope-kernels` crate ([`kernels`]).
+//!
+//! Each component module is also reachable at the crate root (`sam::image_encoder`,
+//! `sam::predictor`, `sam::export`, …), as `segment_anything` re-exports its components. The
+//! crate does no I/O.
 
 #![warn(missing_docs)]
 
-pub mod build_sam;
-#[cfg(feature = "pytorch")]
-pub mod checkpoint;
-pub mod common;
-pub mod embedding_codec;
 mod error;
-pub mod export;
-pub mod image_encoder;
-pub mod kernels;
-pub mod mask_decoder;
-pub mod npy;
-pub mod precision;
-pub mod predictor;
-pub mod prompt_encoder;
-pub mod sam;
-pub mod session;
-pub mod tiny_vit;
-pub mod transformer;
-pub mod transforms;
+pub mod formats;
+pub mod model;
+pub mod ops;
+pub mod runtime;
+
+#[cfg(feature = "pytorch")]
+pub use formats::checkpoint;
+pub use formats::{embedding_codec, export, npy};
+pub use model::{
+    build_sam, common, image_encoder, mask_decoder, prompt_encoder, sam, tiny_vit, transformer,
+};
+pub use runtime::{precision, predictor, session, transforms};
+
+/// The host kernels (crate `samscope-kernels`) behind [`ops`].
+pub use kernels;
 
 pub use build_sam::{ModelConfig, ModelId, Preprocessing};
 pub use error::SamError;

@@ -47,7 +47,7 @@ fn prompts() -> Vec<PromptInput> {
 
 #[test]
 fn f32_export_round_trips_exactly_and_f16_keeps_masks() {
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let original = decoder_of(lite_medsam());
     let f32_bytes = export_decoder(&config, &original, ExportDtype::F32).unwrap();
     let f16_bytes = export_decoder(&config, &original, ExportDtype::F16).unwrap();
@@ -88,7 +88,7 @@ fn f32_export_round_trips_exactly_and_f16_keeps_masks() {
 
 #[test]
 fn loading_garbage_or_another_models_weights_fails_clearly() {
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let err = load_decoder(&config, b"definitely not safetensors".to_vec(), &device()).unwrap_err();
     assert!(err.to_string().contains("decoder weights"), "{err}");
     let empty = export_decoder(

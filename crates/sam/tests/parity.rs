@@ -118,7 +118,7 @@ fn case_prompts(case: &Value) -> (Vec<[f64; 2]>, Vec<i32>, Option<[f64; 4]>) {
 #[test]
 fn prompt_embeddings_match_pytorch() {
     let model = lite_medsam();
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let predictor_frame = |entry: &Value, case: &Value| {
         let (points, labels, bbox) = case_prompts(case);
         let orig = (
@@ -172,7 +172,7 @@ fn prompt_embeddings_match_pytorch() {
 #[test]
 fn decoder_logits_iou_and_masks_match_pytorch() {
     let model = lite_medsam();
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     // Embeddings come from the golden files, isolating the decoder from the encoder.
     let decoder = sam::SamDecoder {
         prompt_encoder: model.prompt_encoder.clone(),
@@ -274,7 +274,7 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
 
 #[test]
 fn end_to_end_from_png_matches_pytorch_embedding() {
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let model = lite_medsam().clone();
     let (encoder, decoder) = model.split();
     let predictor = SamPredictor::new(config, encoder, decoder, device());

@@ -33,7 +33,7 @@ fn small_config() -> ModelConfig {
     };
     ModelConfig {
         encoder: EncoderConfig::Vit(vit),
-        ..ModelConfig::for_model(ModelId::VitB).unwrap()
+        ..ModelConfig::for_model(ModelId::VitB)
     }
 }
 
@@ -83,7 +83,7 @@ fn vit_encoder_matches_pytorch_block_by_block() {
 
 /// `name → shape` of every tensor of `model`'s modules, under official checkpoint names.
 fn our_keys(id: ModelId) -> BTreeMap<String, Vec<usize>> {
-    let config = ModelConfig::for_model(id).unwrap();
+    let config = ModelConfig::for_model(id);
     let model = config.init(&device());
     model
         .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)

@@ -77,7 +77,7 @@ async fn embeddings_decode_to_the_segment_mask_and_f16_matches_f32() {
     let reference = tokio::task::spawn_blocking(support::predictor)
         .await
         .unwrap();
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let decoder = SamPredictor::decoder_only(config, reference.decoder().clone(), Device::flex());
 
     for (name, bbox) in CASES {
@@ -517,7 +517,7 @@ async fn models_list_the_decoder_the_browser_downloads_and_root_serves_the_viewe
     assert_eq!(decoder["bytes"].as_u64(), Some(bytes.len() as u64));
     assert_eq!(decoder["sha256"], format!("{:x}", Sha256::digest(&bytes)));
     assert_eq!(decoder["dtype"], "f16");
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     export::load_decoder(&config, bytes, &Device::flex()).expect("strictly loadable");
     let etag = response.headers()["etag"].to_str().unwrap().to_string();
     let again = server

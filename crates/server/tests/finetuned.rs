@@ -62,7 +62,7 @@ async fn finetuned_decoders_are_listed_served_and_share_embeddings() {
         model["decoder"]["sha256"],
         format!("{:x}", Sha256::digest(&bytes))
     );
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let served = export::load_decoder(&config, bytes, &Device::flex()).unwrap();
     for (a, b) in no_mask_embed(&served).iter().zip(&expected) {
         // f16 on the wire.

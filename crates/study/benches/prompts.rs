@@ -51,7 +51,7 @@ fn main() {
         .unwrap_or(20);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
     let device = Device::flex();
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let (_, decoder) = sam::checkpoint::load_pth(
         &config,
         &sam::checkpoint::default_checkpoint_path(),

@@ -95,7 +95,7 @@ fn nuclei_box_and_centroid_dice_match_pytorch() {
     .unwrap();
 
     let device = Device::flex();
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let (encoder, decoder) = sam::checkpoint::load_pth(&config, &checkpoint(), &device)
         .unwrap()
         .split();

@@ -56,7 +56,7 @@ pub fn device() -> Device {
 pub fn lite_medsam() -> &'static Sam {
     static MODEL: OnceLock<Sam> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let cfg = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+        let cfg = ModelConfig::for_model(ModelId::LiteMedSam);
         sam::checkpoint::load_pth(&cfg, &checkpoint_path(), &device()).expect("checkpoint loads")
     })
 }

@@ -62,7 +62,7 @@ pub fn checkpoint_path() -> PathBuf {
 
 /// LiteMedSAM on the CPU, loaded as `samscope` loads it.
 pub fn predictor() -> SamPredictor {
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let device = Device::flex();
     let sam = sam::checkpoint::load_pth(&config, &checkpoint_path(), &device).unwrap();
     let (encoder, decoder) = sam.split();

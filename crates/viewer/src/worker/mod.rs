@@ -200,7 +200,7 @@ async fn init(
 ) -> Result<Reply, String> {
     let t0 = now_ms();
     let id: ModelId = model.parse().map_err(|e| format!("model `{model}`: {e}"))?;
-    let config = ModelConfig::for_model(id).map_err(|e| e.to_string())?;
+    let config = ModelConfig::for_model(id);
     let picked = backend::pick(choice).await?;
     let (bytes, cached) = weights(url, sha256, layout).await?;
     let decoder = load_decoder(&config, bytes, &picked.device).map_err(|e| e.to_string())?;

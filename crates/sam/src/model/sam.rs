@@ -8,6 +8,7 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 use crate::image_encoder::ImageEncoderVit;
 use crate::mask_decoder::{DecoderOutput, MaskDecoder};
+use crate::ops::add;
 use crate::prompt_encoder::{PromptEncoder, Prompts};
 use crate::tiny_vit::TinyVit;
 use crate::transformer::FirstBlockProjections;
@@ -96,7 +97,7 @@ impl SamDecoder {
         let sparse = self.prompt_encoder.embed_sparse(prompts, &device);
         let dense = self.prompt_encoder.embed_dense(mask_input, &device);
         self.mask_decoder
-            .forward(embedding, image_pe, sparse, dense, multimask_output, None)
+            .forward(embedding, image_pe, sparse, dense, multimask_output)
     }
 
     /// The per-image part of decoding `embedding` (`1×256×64×64`) with `image_pe`, done once
@@ -110,7 +111,7 @@ impl SamDecoder {
         let first_block = self
             .mask_decoder
             .transformer
-            .project_first_block(embedding.clone() + dense, image_pe.clone());
+            .project_first_block(add(embedding.clone(), dense), image_pe.clone());
         PreparedImage {
             embedding,
             image_pe,
@@ -129,17 +130,22 @@ impl SamDecoder {
         multimask_output: bool,
     ) -> DecoderOutput {
         let device = image.embedding.device();
-        let first_block = mask_input.is_none().then_some(&image.first_block);
         let sparse = self.prompt_encoder.embed_sparse(prompts, &device);
-        let dense = self.prompt_encoder.embed_dense(mask_input, &device);
-        self.mask_decoder.forward(
-            image.embedding.clone(),
-            image.image_pe.clone(),
-            sparse,
-            dense,
-            multimask_output,
-            first_block,
-        )
+        let image_pe = image.image_pe.clone();
+        match mask_input {
+            None => self.mask_decoder.forward_prepared(
+                &image.first_block,
+                image_pe,
+                sparse,
+                multimask_output,
+            ),
+            Some(mask) => {
+                let dense = self.prompt_encoder.embed_dense(Some(mask), &device);
+                let embedding = image.embedding.clone();
+                let decoder = &self.mask_decoder;
+                decoder.forward(embedding, image_pe, sparse, dense, multimask_output)
+            }
+        }
     }
 }
 

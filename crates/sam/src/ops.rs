@@ -1,22 +1,16 @@
-//! Functions the SAM components apply to large tensors, with a host path for Burn's CPU
-//! backend: GELU with the exact error function (`0.5·x·(1 + erf(x/√2))`, PyTorch's default
-//! `nn.GELU()`), softmax, and layer norm over any one dimension.
+//! The model's operations that have a host kernel: GELU (exact erf form, PyTorch's default
+//! `nn.GELU()`), softmax, layer norm over any one dimension, matrix products, and sums of two
+//! same-shaped activations (residuals, positional encodings). Model code takes these
+//! operations from here and nowhere else; everything else is Burn's: reshapes, adding a
+//! parameter (a bias, a learned embedding) by broadcasting, ReLU, and the modules' own
+//! `forward` (`Linear`, convolutions, `LayerNorm` over the last dimension).
 //!
-//! On Burn's CPU backend (flex) they are computed here, on the host. Flex evaluates GELU and
-//! softmax one element at a time through scalar `erff`/`expf` calls on one thread (≈ 10 ns
-//! per GELU value, ≈ 3 ns per exponential; the LiteMedSAM encoder applies GELU to ≈ 90 M
-//! values per image, the mask decoder to 3 M per click), and a layer norm written with tensor
-//! operations passes over the tensor seven times. The functions here run branch-free,
-//! vectorisable loops (8 lanes with AVX2, detected at run time; 4 with wasm SIMD) on all cores
-//! (one thread in wasm). Every other device, and any tensor that takes part in automatic
-//! differentiation, uses Burn's own operations, so training and GPU backends are untouched.
-//! Accuracy is a few f32 ulp (see each kernel and its tests).
-
-mod exp;
-mod gelu;
-mod layer_norm;
-mod matmul;
-mod softmax;
+//! Each function picks its path from the tensor: on Burn's CPU backend (flex), in f32 and
+//! outside automatic differentiation, it hands the tensor's buffer to the host kernels of the
+//! `samscope-kernels` crate ([`kernels`]: vectorised, on all cores, in place where the tensor
+//! owns its buffer); on every other backend, in other precisions and while training it is
+//! Burn's own operation, so GPU backends and fine-tuning are untouched. The two paths agree
+//! to a few f32 ulp (the tests below compare them).
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
@@ -27,7 +21,17 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !computes_on_host(&x) {
         return burn::tensor::activation::gelu(x);
     }
-    on_host(x, 1, gelu::gelu_slice)
+    on_host(x, kernels::gelu)
+}
+
+/// GELU of `x + bias`, `bias` a per-channel vector along `dim`; on the host in one pass.
+pub fn gelu_of_sum<const D: usize>(x: Tensor<D>, bias: Tensor<1>, dim: usize) -> Tensor<D> {
+    if !computes_on_host(&x) {
+        return burn::tensor::activation::gelu(x + along(bias, dim));
+    }
+    let inner = x.dims()[dim + 1..].iter().product::<usize>();
+    let bias = host_values(bias);
+    on_host(x, |values| kernels::gelu_of_sum(values, &bias, inner))
 }
 
 /// Softmax of `x` over dimension `dim`.
@@ -37,33 +41,28 @@ pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     }
     let dims = x.dims();
     let (len, inner) = (dims[dim], dims[dim + 1..].iter().product::<usize>());
-    if len == 0 || inner == 0 {
-        return x;
-    }
-    on_host(x, len * inner, move |block| {
-        softmax::softmax_blocks(block, len, inner)
-    })
+    on_host(x, |values| kernels::softmax(values, len, inner))
 }
 
 /// Layer norm of `x` over dimension `dim` (biased variance, `eps` inside the square root),
 /// then the per-channel `weight` and optional `bias` along that dimension.
 ///
-/// The host path takes two passes over the data (statistics, then the normalised values)
-/// and normalises any dimension, so the decoder can keep image tokens channel-major
-/// (`B×C×N`) without transposing them. Elsewhere it is written with tensor operations.
-pub fn layer_norm_over<const D: usize>(
+/// Any dimension can be normalised, so the mask decoder keeps image tokens channel-major
+/// (`B×C×N`) without transposing them. The host path takes two passes over the data
+/// (statistics, then the normalised values).
+pub fn layer_norm<const D: usize>(
     x: Tensor<D>,
     dim: usize,
     weight: Tensor<1>,
     bias: Option<Tensor<1>>,
     eps: f64,
 ) -> Tensor<D> {
-    layer_norm_of_sum_over(x, None, dim, weight, bias, eps)
+    layer_norm_of_sum(x, None, dim, weight, bias, eps)
 }
 
-/// [`layer_norm_over`] of `x + shift`, `shift` a per-channel vector along `dim` (e.g. the
-/// bias of the operation that made `x`); on the host the sum is never stored.
-pub fn layer_norm_of_sum_over<const D: usize>(
+/// [`layer_norm`] of `x + shift`, `shift` a per-channel vector along `dim` (e.g. the bias of
+/// the operation that made `x`); on the host the sum is never stored.
+pub fn layer_norm_of_sum<const D: usize>(
     x: Tensor<D>,
     shift: Option<Tensor<1>>,
     dim: usize,
@@ -80,32 +79,13 @@ pub fn layer_norm_of_sum_over<const D: usize>(
     }
     let dims = x.dims();
     let (len, inner) = (dims[dim], dims[dim + 1..].iter().product::<usize>());
-    if len == 0 || inner == 0 {
-        return x;
-    }
-    let channels = layer_norm::Channels {
+    let channels = kernels::Channels {
         shift: shift.map_or_else(|| vec![0.0; len], host_values),
         weight: host_values(weight),
         bias: bias.map_or_else(|| vec![0.0; len], host_values),
     };
-    on_host_whole(x, move |values| {
-        layer_norm::layer_norm(values, len, inner, &channels, eps as f32)
-    })
-}
-
-/// GELU of `x + bias`, `bias` a per-channel vector along `dim`; on the host in one pass.
-pub fn gelu_of_sum_over<const D: usize>(x: Tensor<D>, bias: Tensor<1>, dim: usize) -> Tensor<D> {
-    if !computes_on_host(&x) {
-        return burn::tensor::activation::gelu(x + along(bias, dim));
-    }
-    let dims = x.dims();
-    let (len, inner) = (dims[dim], dims[dim + 1..].iter().product::<usize>());
-    if len == 0 || inner == 0 {
-        return x;
-    }
-    let bias = host_values(bias);
-    on_host(x, len * inner, move |block| {
-        gelu::gelu_of_sum_slice(block, &bias, inner)
+    on_host(x, |values| {
+        kernels::layer_norm(values, len, inner, &channels, eps as f32)
     })
 }
 
@@ -117,17 +97,9 @@ pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
         return a.matmul(b);
     }
     let (a, b) = (into_flex(a), into_flex(b));
-    match matmul::matmul(&a, &b) {
+    match kernels::matmul(operand(&a), operand(&b)) {
         Some((values, shape)) => Tensor::from_data(TensorData::new(values, shape), &Device::flex()),
         None => Tensor::from_primitive::<Flex>(a).matmul(Tensor::from_primitive::<Flex>(b)),
-    }
-}
-
-/// The flex tensor behind `x` (checked by [`computes_on_host`]).
-fn into_flex<const D: usize>(x: Tensor<D>) -> FlexTensor {
-    match x.try_into_primitive::<Flex>() {
-        Ok(flex) => flex,
-        Err(_) => unreachable!("computes_on_host checked that the tensor is on the flex backend"),
     }
 }
 
@@ -146,30 +118,32 @@ pub fn add<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
     }
     let n = a.layout().num_elements();
     if owns_contiguous(&a) {
-        add_into(&mut a.storage_mut::<f32>()[..n], &b.storage::<f32>()[..n]);
+        kernels::add_into(&mut a.storage_mut::<f32>()[..n], &b.storage::<f32>()[..n]);
         return Tensor::from_primitive::<Flex>(a);
     }
     // Both are shared: a new buffer.
     let shape = a.layout().shape().clone();
     let mut sum = a.storage::<f32>()[..n].to_vec();
-    add_into(&mut sum, &b.storage::<f32>()[..n]);
+    kernels::add_into(&mut sum, &b.storage::<f32>()[..n]);
     Tensor::from_data(TensorData::new(sum, shape), &Device::flex())
 }
 
-/// `sum += addend`, element by element, on all cores.
-fn add_into(sum: &mut [f32], addend: &[f32]) {
-    let size = sum.len().div_ceil(threads()).max(PARALLEL_MIN_ELEMENTS);
-    for_each_chunk(sum, size, |i, chunk| {
-        add_slice(chunk, &addend[i * size..i * size + chunk.len()])
-    });
+/// A flex tensor's values as a strided [`kernels::Operand`].
+fn operand(x: &FlexTensor) -> kernels::Operand<'_> {
+    let layout = x.layout();
+    kernels::Operand {
+        values: x.storage::<f32>(),
+        shape: layout.shape(),
+        strides: layout.strides(),
+        offset: layout.start_offset(),
+    }
 }
 
-simd_kernel! {
-    /// `sum[i] += addend[i]`.
-    fn add_slice(sum: &mut [f32], addend: &[f32]) {
-        for (s, &a) in sum.iter_mut().zip(addend) {
-            *s += a;
-        }
+/// The flex tensor behind `x` (checked by [`computes_on_host`]).
+fn into_flex<const D: usize>(x: Tensor<D>) -> FlexTensor {
+    match x.try_into_primitive::<Flex>() {
+        Ok(flex) => flex,
+        Err(_) => unreachable!("computes_on_host checked that the tensor is on the flex backend"),
     }
 }
 
@@ -192,7 +166,7 @@ fn along<const D: usize>(values: Tensor<1>, dim: usize) -> Tensor<D> {
     values.reshape(shape)
 }
 
-/// [`layer_norm_over`] with Burn's tensor operations (any backend, differentiable).
+/// [`layer_norm`] with Burn's tensor operations (any backend, differentiable).
 fn layer_norm_with_tensor_ops<const D: usize>(
     x: Tensor<D>,
     dim: usize,
@@ -225,21 +199,11 @@ fn computes_on_host<const D: usize>(x: &Tensor<D>) -> bool {
     !device.is_autodiff() && device == Device::flex() && x.dtype() == burn::tensor::DType::F32
 }
 
-/// Applies `kernel` to the values of `x` (row-major), in parallel over chunks made of whole
-/// `block`s.
-fn on_host<const D: usize>(
-    x: Tensor<D>,
-    block: usize,
-    kernel: impl Fn(&mut [f32]) + Sync + Send,
-) -> Tensor<D> {
-    on_host_whole(x, |values| in_parallel(values, block, kernel))
-}
-
 /// Applies `kernel` to all values of `x` (row-major) at once. A tensor that owns its
 /// contiguous buffer (the usual case: the output of the previous operation) is changed in
 /// place through Burn's backend-extension API (`try_into_primitive::<Flex>`); any other is
 /// read out and written back.
-fn on_host_whole<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) -> Tensor<D> {
+fn on_host<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) -> Tensor<D> {
     let mut flex = into_flex(x);
     let n = flex.layout().num_elements();
     if owns_contiguous(&flex) {
@@ -255,115 +219,6 @@ fn on_host_whole<const D: usize>(x: Tensor<D>, kernel: impl FnOnce(&mut [f32])) 
     }
     Tensor::from_data(data, &device)
 }
-
-/// Runs `kernel` over `values` split into one chunk of whole `block`s per core (the calling
-/// thread alone for small inputs).
-fn in_parallel(values: &mut [f32], block: usize, kernel: impl Fn(&mut [f32]) + Sync + Send) {
-    let blocks = values.len() / block;
-    let threads = threads();
-    if threads > 1 && blocks > 1 && values.len() >= PARALLEL_MIN_ELEMENTS {
-        let chunk = blocks.div_ceil(threads) * block;
-        for_each_chunk(values, chunk, |_, part| kernel(part));
-    } else {
-        kernel(values);
-    }
-}
-
-/// Elements below which threads cost more than they save.
-const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
-
-/// Threads the host kernels may use: Rayon's pool (the one Burn's matrix products use).
-#[cfg(not(target_arch = "wasm32"))]
-fn threads() -> usize {
-    rayon::current_num_threads()
-}
-
-/// In wasm the worker has one thread.
-#[cfg(target_arch = "wasm32")]
-fn threads() -> usize {
-    1
-}
-
-/// Calls `task(i, chunk)` for the `i`-th `size`-long chunk of `values` (the last may be
-/// shorter), on Rayon's pool.
-#[cfg(not(target_arch = "wasm32"))]
-fn for_each_chunk(values: &mut [f32], size: usize, task: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    use rayon::prelude::*;
-    values
-        .par_chunks_mut(size)
-        .enumerate()
-        .for_each(|(i, chunk)| task(i, chunk));
-}
-
-/// In wasm the chunks are processed in order on the worker's thread.
-#[cfg(target_arch = "wasm32")]
-fn for_each_chunk(values: &mut [f32], size: usize, task: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    for (i, chunk) in values.chunks_mut(size).enumerate() {
-        task(i, chunk);
-    }
-}
-
-/// Width of the partial reductions (one AVX2 register of f32).
-const LANES: usize = 8;
-
-/// `op` folded over `values` from `init`, as `LANES` interleaved partial results combined
-/// at the end (so the reduction vectorises).
-#[inline(always)]
-fn reduce_lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut partial = [init; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for (p, &v) in partial.iter_mut().zip(chunk) {
-            *p = op(*p, v);
-        }
-    }
-    let mut result = partial.into_iter().fold(init, &op);
-    for &v in tail {
-        result = op(result, v);
-    }
-    result
-}
-
-/// Defines `$name(args…)`: `$body` compiled twice, for the target's baseline instruction set
-/// and with AVX2 (chosen at run time on x86-64). Same arithmetic, same results: Rust never
-/// fuses multiply-adds on its own.
-macro_rules! simd_kernel {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        pub(super) fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn body($($arg: $ty),*) $body
-
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2")]
-            fn avx2($($arg: $ty),*) {
-                body($($arg),*)
-            }
-
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f")]
-            fn avx512($($arg: $ty),*) {
-                body($($arg),*)
-            }
-
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F (detected just above).
-                unsafe { avx512($($arg),*) };
-                return;
-            }
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2 (detected just above).
-                unsafe { avx2($($arg),*) };
-                return;
-            }
-            body($($arg),*)
-        }
-    };
-}
-use simd_kernel;
 
 #[cfg(test)]
 mod tests {
@@ -412,14 +267,14 @@ mod tests {
                 1e-6,
             );
             // Shared (x is still held), transposed (not contiguous), then owned: in place.
-            let shared = layer_norm_over(x.clone(), dim, weight.clone(), Some(bias.clone()), 1e-6);
+            let shared = layer_norm(x.clone(), dim, weight.clone(), Some(bias.clone()), 1e-6);
             let worst = worst_difference(shared, reference.clone());
             assert!(
                 worst < 1e-5,
                 "dim {dim}, shared: worst difference {worst:e}"
             );
             let swapped = if dim == 3 { 2 } else { 3 };
-            let transposed = layer_norm_over(
+            let transposed = layer_norm(
                 x.clone().swap_dims(dim, swapped),
                 swapped,
                 weight.clone(),
@@ -435,8 +290,8 @@ mod tests {
             // Owned, and without a bias (added afterwards).
             let mut bias_shape = [1; 4];
             bias_shape[dim] = len;
-            let owned = layer_norm_over(x.clone() * 1.0, dim, weight, None, 1e-6)
-                + bias.reshape(bias_shape);
+            let owned =
+                layer_norm(x.clone() * 1.0, dim, weight, None, 1e-6) + bias.reshape(bias_shape);
             let worst = worst_difference(owned, reference);
             assert!(worst < 1e-5, "dim {dim}, owned: worst difference {worst:e}");
         }

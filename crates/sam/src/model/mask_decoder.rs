@@ -1,15 +1,13 @@
 //! Mask decoder (the official `modeling/mask_decoder.py`): predicts masks and their
 //! quality from an image embedding and prompt embeddings.
 
-use std::ops::Range;
-
 use burn::module::Module;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
 use crate::common::{LayerNorm2d, Mlp};
-use crate::kernels::{gelu, gelu_of_sum_over, matmul};
+use crate::ops::{add, gelu, gelu_of_sum, matmul};
 use crate::transformer::{FirstBlockProjections, TwoWayTransformer, TwoWayTransformerConfig};
 
 /// Sizes of the mask decoder.
@@ -96,7 +94,7 @@ impl OutputUpscaling {
         let x = gelu(self.norm.forward_of_sum_over(x, bias(&self.conv_t1), 2));
         let x = conv_transpose_2x2(&self.conv_t2, x);
         match bias(&self.conv_t2) {
-            Some(bias) => gelu_of_sum_over(x, bias, 2),
+            Some(bias) => gelu_of_sum(x, bias, 2),
             None => gelu(x),
         }
     }
@@ -170,9 +168,7 @@ impl MaskDecoder {
     /// - `image_pe`: `1×256×64×64` (the prompt encoder's dense PE)
     /// - `sparse`: `1×N×256`; `dense`: `1×256×64×64`
     ///
-    /// `multimask_output` keeps masks 1..=3, else mask 0. `first_block`: the transformer's
-    /// first-block projections of `image_embeddings + dense` when the caller kept them
-    /// ([`TwoWayTransformer::project_first_block`]).
+    /// `multimask_output` keeps masks 1..=3, else mask 0.
     pub fn forward(
         &self,
         image_embeddings: Tensor<4>,
@@ -180,7 +176,35 @@ impl MaskDecoder {
         sparse: Tensor<3>,
         dense: Tensor<4>,
         multimask_output: bool,
+    ) -> DecoderOutput {
+        let src = add(image_embeddings, dense);
+        self.predict_masks(src, image_pe, sparse, None, multimask_output)
+    }
+
+    /// [`Self::forward`] of the image `first_block` was prepared from
+    /// ([`TwoWayTransformer::project_first_block`] of `image_embeddings + dense`, with this
+    /// `image_pe`): the transformer's first block reuses its projections.
+    pub fn forward_prepared(
+        &self,
+        first_block: &FirstBlockProjections,
+        image_pe: Tensor<4>,
+        sparse: Tensor<3>,
+        multimask_output: bool,
+    ) -> DecoderOutput {
+        let src = first_block.image();
+        self.predict_masks(src, image_pe, sparse, Some(first_block), multimask_output)
+    }
+
+    /// The masks `B×M×4h×4w` and their IoU `B×M` from `src` (`image_embeddings + dense`,
+    /// `B×C×h×w`), of the mask tokens `multimask_output` selects: only those masks are
+    /// computed from the upscaled features.
+    fn predict_masks(
+        &self,
+        src: Tensor<4>,
+        image_pe: Tensor<4>,
+        sparse: Tensor<3>,
         first_block: Option<&FirstBlockProjections>,
+        multimask_output: bool,
     ) -> DecoderOutput {
         let num_mask_tokens = self.output_hypernetworks_mlps.len();
         let selected = if multimask_output {
@@ -188,32 +212,6 @@ impl MaskDecoder {
         } else {
             0..1
         };
-        let (low_res_masks, iou_predictions) = self.predict_masks(
-            image_embeddings,
-            image_pe,
-            sparse,
-            dense,
-            first_block,
-            selected,
-        );
-        DecoderOutput {
-            low_res_masks,
-            iou_predictions,
-        }
-    }
-
-    /// The masks of the mask tokens `selected` (of `1 + num_multimask_outputs`),
-    /// `B×M×4h×4w`, and their IoU `B×M`. Only the selected masks are computed from the
-    /// upscaled features.
-    pub fn predict_masks(
-        &self,
-        image_embeddings: Tensor<4>,
-        image_pe: Tensor<4>,
-        sparse: Tensor<3>,
-        dense: Tensor<4>,
-        first_block: Option<&FirstBlockProjections>,
-        selected: Range<usize>,
-    ) -> (Tensor<4>, Tensor<2>) {
         let [b, _, _] = sparse.dims();
         let output_tokens = Tensor::cat(
             vec![self.iou_token.weight.val(), self.mask_tokens.weight.val()],
@@ -224,14 +222,14 @@ impl MaskDecoder {
             vec![output_tokens.unsqueeze::<3>().expand([b, t, d]), sparse],
             1,
         );
-        // With the first block's projections the sum was made when they were.
-        let src = match first_block {
-            Some(projected) => projected.image(),
-            None => image_embeddings + dense,
-        };
         let [_, _, h, w] = src.dims();
 
-        let (hs, src) = self.transformer.forward(src, image_pe, tokens, first_block);
+        let (hs, src) = match first_block {
+            Some(prepared) => self
+                .transformer
+                .forward_prepared(prepared, image_pe, tokens),
+            None => self.transformer.forward(src, image_pe, tokens),
+        };
         let iou_token_out = hs.clone().narrow(1, 0, 1).squeeze_dim::<2>(1);
 
         let upscaled = self.output_upscaling.forward(src);
@@ -244,7 +242,10 @@ impl MaskDecoder {
         let hyper_in: Tensor<4> = Tensor::stack::<3>(hyper_in, 1).unsqueeze_dim(1);
         let masks = interleave_subpixels(matmul(hyper_in, upscaled), [h, w]);
         let iou = self.iou_prediction_head.forward(iou_token_out);
-        (masks, iou.narrow(1, selected.start, selected.len()))
+        DecoderOutput {
+            low_res_masks: masks,
+            iou_predictions: iou.narrow(1, selected.start, selected.len()),
+        }
     }
 }
 

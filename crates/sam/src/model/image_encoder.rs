@@ -8,9 +8,9 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
 use crate::common::{
-    MlpActivation, MlpBlock, layer_norm_module_over, window_partition, window_unpartition,
+    MlpActivation, MlpBlock, layer_norm_module, window_partition, window_unpartition,
 };
-use crate::kernels::softmax;
+use crate::ops::{add, matmul, softmax};
 
 /// Epsilon of the ViT blocks' layer norms (the official `partial(nn.LayerNorm, eps=1e-6)`).
 const LAYER_NORM_EPS: f64 = 1e-6;
@@ -176,7 +176,7 @@ impl VitBlock {
     /// `x`: tokens `B×H×W×D` → same shape.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, h, w, _] = x.dims();
-        let normed = layer_norm_module_over(&self.norm1, x.clone(), 3, LAYER_NORM_EPS);
+        let normed = layer_norm_module(&self.norm1, x.clone(), 3, LAYER_NORM_EPS);
         let attended = if self.window_size > 0 {
             let (windows, padded) = window_partition(normed, self.window_size);
             let windows = self.attn.forward(windows);
@@ -184,11 +184,11 @@ impl VitBlock {
         } else {
             self.attn.forward(normed)
         };
-        let x = x + attended;
-        x.clone()
-            + self
-                .mlp
-                .forward(layer_norm_module_over(&self.norm2, x, 3, LAYER_NORM_EPS))
+        let x = add(x, attended);
+        let mlp_out =
+            self.mlp
+                .forward(layer_norm_module(&self.norm2, x.clone(), 3, LAYER_NORM_EPS));
+        add(x, mlp_out)
     }
 }
 
@@ -236,9 +236,9 @@ impl VitAttention {
         let k = qkv.clone().narrow(0, 1, 1).reshape([b * heads, n, hd]);
         let v = qkv.narrow(0, 2, 1).reshape([b * heads, n, hd]);
         let scale = (hd as f64).powf(-0.5);
-        let attn = (q.clone() * scale).matmul(k.swap_dims(1, 2));
+        let attn = matmul(q.clone() * scale, k.swap_dims(1, 2));
         let attn = self.add_rel_pos(attn, q, (h, w));
-        let out = softmax(attn, 2).matmul(v);
+        let out = matmul(softmax(attn, 2), v);
         let out = out
             .reshape([b, heads, h, w, hd])
             .permute([0, 2, 3, 1, 4])
@@ -253,18 +253,13 @@ impl VitAttention {
         let rw = relative_table(self.rel_pos_w.val(), w); // w×w×C
         let q = q.reshape([bh, h, w, hd]);
         // rel_h[b, y, x, k] = Σ_c q[b, y, x, c] · Rh[y, k, c]
-        let rel_h = q
-            .clone()
-            .swap_dims(0, 1)
-            .reshape([h, bh * w, hd])
-            .matmul(rh.swap_dims(1, 2))
+        let q_rows = q.clone().swap_dims(0, 1).reshape([h, bh * w, hd]);
+        let rel_h = matmul(q_rows, rh.swap_dims(1, 2))
             .reshape([h, bh, w, h])
             .swap_dims(0, 1);
         // rel_w[b, y, x, k] = Σ_c q[b, y, x, c] · Rw[x, k, c]
-        let rel_w = q
-            .permute([2, 0, 1, 3])
-            .reshape([w, bh * h, hd])
-            .matmul(rw.swap_dims(1, 2))
+        let q_columns = q.permute([2, 0, 1, 3]).reshape([w, bh * h, hd]);
+        let rel_w = matmul(q_columns, rw.swap_dims(1, 2))
             .reshape([w, bh, h, w])
             .permute([1, 2, 0, 3]);
         let attn: Tensor<5> = attn.reshape([bh, h, w, h, w]);

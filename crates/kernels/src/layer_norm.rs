@@ -1,4 +1,4 @@
-//! Layer norm for the host path of [`super::layer_norm_of_sum_over`]: `(y − mean) · rstd · w + b`
+//! Layer norm ([`crate::layer_norm`]): `(y − mean) · rstd · w + b`
 //! of `y = x + shift` (per channel), with the mean and the biased variance of each normalised
 //! vector, `rstd = 1/√(var + eps)`,
 //! accumulated in f32 like PyTorch's CPU kernel (the variance from the centred values, not
@@ -19,8 +19,9 @@ const COLUMNS: usize = 256;
 /// Elements one task of the row-wise path covers at least.
 const ROW_TASK_ELEMENTS: usize = 1 << 14;
 
-/// Per-channel values of a layer norm: `len` each.
-pub(super) struct Channels {
+/// Per-channel values of a layer norm: `len` each (the normalised dimension's length).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channels {
     /// Added to the input before normalising.
     pub shift: Vec<f32>,
     /// Scale after normalising.
@@ -30,7 +31,7 @@ pub(super) struct Channels {
 }
 
 /// Normalises `values + shift` (`blocks × len × inner`, row-major) over `len`, in place.
-pub(super) fn layer_norm(
+pub(crate) fn layer_norm(
     values: &mut [f32],
     len: usize,
     inner: usize,

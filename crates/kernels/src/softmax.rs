@@ -1,4 +1,4 @@
-//! Softmax for the host path of [`super::softmax`]: the maximum subtracted (so every
+//! Softmax ([`crate::softmax`]): the maximum subtracted (so every
 //! exponent is ≤ 0, where [`exp_non_positive`] is accurate to ~2 ulp), exponentials, then
 //! one division by the sum, as PyTorch does.
 

@@ -9,7 +9,7 @@ use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 
 use crate::common::LayerNorm2d;
-use crate::kernels::gelu;
+use crate::ops::{gelu, matmul};
 
 /// Label of a foreground click.
 pub const LABEL_POSITIVE: i32 = 1;
@@ -87,11 +87,11 @@ pub struct PositionEmbeddingRandom {
 impl PositionEmbeddingRandom {
     /// `coords`: `…×N×2` in [0, 1] → `…×N×embed_dim` = `[sin(2π(2c-1)G), cos(…)]`.
     fn encode<const D: usize>(&self, coords: Tensor<D>) -> Tensor<D> {
-        let projected = (coords * 2.0 - 1.0).matmul(
-            self.positional_encoding_gaussian_matrix
-                .val()
-                .unsqueeze::<D>(),
-        ) * (2.0 * PI);
+        let gaussian = self
+            .positional_encoding_gaussian_matrix
+            .val()
+            .unsqueeze::<D>();
+        let projected = matmul(coords * 2.0 - 1.0, gaussian) * (2.0 * PI);
         Tensor::cat(vec![projected.clone().sin(), projected.cos()], D - 1)
     }
 

@@ -10,9 +10,9 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::prelude::*;
 
 use crate::common::{
-    Conv2dBn, ConvBnSpec, LayerNorm2d, layer_norm_module_over, window_partition, window_unpartition,
+    Conv2dBn, ConvBnSpec, LayerNorm2d, layer_norm_module, window_partition, window_unpartition,
 };
-use crate::kernels::{gelu, softmax};
+use crate::ops::{add, gelu, matmul, softmax};
 
 /// Epsilon of TinyViT's token layer norms (`nn.LayerNorm`'s default).
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -302,7 +302,7 @@ impl MbConv {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let y = gelu(self.conv1.forward(x.clone()));
         let y = gelu(self.conv2.forward(y));
-        gelu(self.conv3.forward(y) + x)
+        gelu(add(self.conv3.forward(y), x))
     }
 }
 
@@ -436,14 +436,15 @@ impl TinyVitBlock {
                 .reshape([n, ws, ws, c]);
             window_unpartition(windows, ws, padded, (r, r)).reshape([b, l, c])
         };
-        let x = x + attended;
+        let x = add(x, attended);
         let map = x.swap_dims(1, 2).reshape([b, c, r, r]);
         let x = self
             .local_conv
             .forward(map)
             .reshape([b, c, l])
             .swap_dims(1, 2);
-        x.clone() + self.mlp.forward(x)
+        let mlp_out = self.mlp.forward(x.clone());
+        add(x, mlp_out)
     }
 }
 
@@ -510,15 +511,15 @@ impl WindowAttention {
         let hd = c / heads;
         let qkv = self
             .qkv
-            .forward(layer_norm_module_over(&self.norm, x, 2, LAYER_NORM_EPS))
+            .forward(layer_norm_module(&self.norm, x, 2, LAYER_NORM_EPS))
             .reshape([b, n, heads, 3 * hd])
             .swap_dims(1, 2);
         let q = qkv.clone().narrow(3, 0, hd);
         let k = qkv.clone().narrow(3, hd, hd);
         let v = qkv.narrow(3, 2 * hd, hd);
         let scale = (hd as f64).powf(-0.5);
-        let attn = q.matmul(k.swap_dims(2, 3)) * scale + self.bias_matrix(&v.device());
-        let out = softmax(attn, 3).matmul(v);
+        let attn = matmul(q, k.swap_dims(2, 3)) * scale + self.bias_matrix(&v.device());
+        let out = matmul(softmax(attn, 3), v);
         self.proj.forward(out.swap_dims(1, 2).reshape([b, n, c]))
     }
 }
@@ -546,13 +547,12 @@ impl TinyVitMlp {
     }
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2
-            .forward(gelu(self.fc1.forward(layer_norm_module_over(
-                &self.norm,
-                x,
-                2,
-                LAYER_NORM_EPS,
-            ))))
+        self.fc2.forward(gelu(self.fc1.forward(layer_norm_module(
+            &self.norm,
+            x,
+            2,
+            LAYER_NORM_EPS,
+        ))))
     }
 }
 

@@ -5,7 +5,7 @@
 /// `e^r` by its degree-7 Taylor polynomial (relative error < 1e-8 on that range) and `2^k`
 /// built from the exponent bits. Arguments below −87 (results under `2^-125`) give zero.
 #[inline(always)]
-pub(super) fn exp_non_positive(v: f32) -> f32 {
+pub(crate) fn exp_non_positive(v: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     // Adding 1.5·2^23 rounds to the nearest integer k (|v·log2 e| < 2^22) and leaves k in

@@ -1,4 +1,4 @@
-//! GELU, `0.5·x·(1 + erf(x/√2))`, for the host path of [`super::gelu`].
+//! GELU, `0.5·x·(1 + erf(x/√2))` ([`crate::gelu`], [`crate::gelu_of_sum`]).
 //!
 //! The error function comes from `erfc(z) = t·exp(−z² + P(t))`, `t = 1/(1 + z/2)`, a
 //! Chebyshev fit with relative error below 1.2e-7 for every `z ≥ 0`. GELU is written with

@@ -7,7 +7,7 @@ use burn::nn::{LayerNorm, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::kernels::{gelu, layer_norm_of_sum_over};
+use crate::ops::{gelu, layer_norm_of_sum};
 
 /// Channel-wise LayerNorm over `B×C×H×W` feature maps (normalises over C at every pixel),
 /// with the official ε = 1e-6 and parameters named `weight` / `bias` as in PyTorch.
@@ -52,25 +52,25 @@ impl LayerNorm2d {
         dim: usize,
     ) -> Tensor<D> {
         let (weight, bias) = (self.weight.val(), Some(self.bias.val()));
-        layer_norm_of_sum_over(x, shift, dim, weight, bias, self.eps)
+        layer_norm_of_sum(x, shift, dim, weight, bias, self.eps)
     }
 }
 
 /// A [`LayerNorm`] module's parameters applied over dimension `dim` of `x` (its own forward
 /// normalises the last dimension only). Burn keeps the module's epsilon private, so the caller
 /// passes the one the module was built with.
-pub fn layer_norm_module_over<const D: usize>(
+pub fn layer_norm_module<const D: usize>(
     norm: &LayerNorm,
     x: Tensor<D>,
     dim: usize,
     eps: f64,
 ) -> Tensor<D> {
-    layer_norm_module_of_sum_over(norm, x, None, dim, eps)
+    layer_norm_module_of_sum(norm, x, None, dim, eps)
 }
 
-/// [`layer_norm_module_over`] of `x + shift`, `shift` a per-channel vector along `dim`
-/// (see [`layer_norm_of_sum_over`]).
-pub fn layer_norm_module_of_sum_over<const D: usize>(
+/// [`layer_norm_module`] of `x + shift`, `shift` a per-channel vector along `dim`
+/// (see [`layer_norm_of_sum`]).
+pub fn layer_norm_module_of_sum<const D: usize>(
     norm: &LayerNorm,
     x: Tensor<D>,
     shift: Option<Tensor<1>>,
@@ -78,7 +78,7 @@ pub fn layer_norm_module_of_sum_over<const D: usize>(
     eps: f64,
 ) -> Tensor<D> {
     let bias = norm.beta.as_ref().map(|b| b.val());
-    layer_norm_of_sum_over(x, shift, dim, norm.gamma.val(), bias, eps)
+    layer_norm_of_sum(x, shift, dim, norm.gamma.val(), bias, eps)
 }
 
 /// The activation between the two layers of an [`MlpBlock`].

@@ -10,7 +10,7 @@
 use burn::prelude::*;
 
 use crate::error::SamError;
-use crate::predictor::{Embedding, Prediction, PreparedEmbedding, PromptInput, SamPredictor};
+use crate::predictor::{Embedding, Prediction, PromptInput, SamPredictor};
 use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE};
 
 pub use api::{Action, Step};
@@ -84,27 +84,6 @@ pub fn replay(
             .last()
             .map(|p| chained_mask(p, steps[k - 1].chosen_in(p)));
         outcomes.push(predictor.predict_prepared(&prepared, &step_prompt(steps, k, previous))?);
-    }
-    Ok(outcomes)
-}
-
-/// [`replay`] with asynchronous reads (WebGPU in a browser), from an embedding the caller
-/// prepared.
-pub async fn replay_async(
-    predictor: &SamPredictor,
-    prepared: &PreparedEmbedding,
-    steps: &[Step],
-) -> Result<Vec<Prediction>, SamError> {
-    let mut outcomes: Vec<Prediction> = Vec::with_capacity(steps.len());
-    for k in 0..steps.len() {
-        let previous = outcomes
-            .last()
-            .map(|p| chained_mask(p, steps[k - 1].chosen_in(p)));
-        outcomes.push(
-            predictor
-                .predict_prepared_async(prepared, &step_prompt(steps, k, previous))
-                .await?,
-        );
     }
     Ok(outcomes)
 }

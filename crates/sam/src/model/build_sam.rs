@@ -143,35 +143,31 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
-    /// The configuration of `id`, or an error saying why it is not available.
-    pub fn for_model(id: ModelId) -> Result<Self, crate::SamError> {
-        match id {
-            ModelId::LiteMedSam => Ok(Self::build(
-                id,
+    /// The configuration of `id` (every known model has one).
+    pub fn for_model(id: ModelId) -> Self {
+        let (encoder, preprocessing) = match id {
+            ModelId::LiteMedSam => (
                 EncoderConfig::TinyVit(TinyVitConfig::lite_medsam()),
                 Preprocessing::MedSamLite,
-            )),
-            ModelId::MobileSam => Ok(Self::build(
-                id,
+            ),
+            ModelId::MobileSam => (
                 EncoderConfig::TinyVit(TinyVitConfig::mobile_sam()),
                 Preprocessing::SAM_VIT,
-            )),
-            ModelId::VitB => Ok(Self::build(
-                id,
+            ),
+            ModelId::VitB => (
                 EncoderConfig::Vit(VitConfig::vit_b()),
                 Preprocessing::SAM_VIT,
-            )),
-            ModelId::VitL => Ok(Self::build(
-                id,
+            ),
+            ModelId::VitL => (
                 EncoderConfig::Vit(VitConfig::vit_l()),
                 Preprocessing::SAM_VIT,
-            )),
-            ModelId::VitH => Ok(Self::build(
-                id,
+            ),
+            ModelId::VitH => (
                 EncoderConfig::Vit(VitConfig::vit_h()),
                 Preprocessing::SAM_VIT,
-            )),
-        }
+            ),
+        };
+        Self::build(id, encoder, preprocessing)
     }
 
     /// The one builder all models go through (the official `_build_sam`).
