@@ -131,7 +131,6 @@ fn run(target: &str, seeds: &[Vec<u8>], decode: impl Fn(&[u8]) -> bool) {
         }
     }
     eprintln!("{target}: {runs} mutated inputs, {decoded} decoded, {refused} refused, no panic");
-    assert_eq!(decoded + refused, runs);
     if runs >= 100 {
         assert!(
             decoded > 0 && refused > 0,
@@ -151,8 +150,8 @@ fn decode_volume(bytes: &[u8]) -> bool {
     }
 }
 
-/// A NIfTI-1 file, oriented by its qform and sform codes (the sform a rotation-free
-/// 1 × 1.5 × 2 mm grid).
+/// A NIfTI-1 file with qform and sform codes set (the sform an axis-aligned
+/// 1 × 1.5 × 2 mm grid, `i` running to the right).
 fn nifti(dims: [i16; 3], datatype: i16, bitpix: i16, data: &[u8]) -> Vec<u8> {
     Nifti1 {
         dims,

@@ -43,10 +43,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::cdp::{Browser, Page};
 use support::serve::root;
-
-fn fixtures() -> PathBuf {
-    root().join("tests/fixtures")
-}
+use test_support::fixtures;
 
 /// The viewer bundle: `$SAMSCOPE_WEB_DIR`, else `dist/` of the checkout.
 fn web_dir() -> PathBuf {

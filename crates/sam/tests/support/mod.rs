@@ -14,7 +14,10 @@ use sam::npy::{self, NpyArray, NpyElement};
 use sam::{ModelConfig, ModelId, RgbImage, Sam};
 use serde_json::Value;
 
-pub use test_support::fixtures;
+/// `tests/fixtures` at the workspace root.
+pub fn fixtures() -> PathBuf {
+    test_support::fixtures()
+}
 
 /// The golden manifest.
 pub fn manifest() -> &'static Value {

@@ -24,7 +24,10 @@ use tokio::task::JoinHandle;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-pub use test_support::fixtures;
+/// `tests/fixtures` at the workspace root.
+pub fn fixtures() -> PathBuf {
+    test_support::fixtures()
+}
 
 /// Bytes of `tests/fixtures/images/<name>`.
 pub fn fixture_image(name: &str) -> Vec<u8> {
