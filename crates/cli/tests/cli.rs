@@ -1,25 +1,16 @@
 //! End-to-end tests of the `samscope` binary on real images and the real LiteMedSAM weights.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use sam::npy;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
-fn samscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samscope"))
-        .args(args)
-        .output()
-        .expect("samscope runs")
-}
+use support::cli::{json, ok, succeeds};
+use test_support::fixtures;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("samscope-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    support::cli::scratch_in("main", name)
 }
 
 fn image(name: &str) -> String {
@@ -28,14 +19,7 @@ fn image(name: &str) -> String {
 
 /// Runs a command that must fail with exit code 2 and a message containing `needle`.
 fn fails_with(args: &[&str], needle: &str) {
-    let out = samscope(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
-    assert!(
-        stderr.contains(needle),
-        "{args:?}: `{needle}` not in: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    support::cli::fails_with(args, &[needle]);
 }
 
 fn golden_u8(rel: &str) -> npy::NpyArray<u8> {
@@ -46,7 +30,7 @@ fn golden_u8(rel: &str) -> npy::NpyArray<u8> {
 fn segment_box_writes_the_pytorch_mask_logits_and_json() {
     let mask_path = scratch("box.png");
     let logits_path = scratch("box.npy");
-    let out = samscope(&[
+    let summary = json(&[
         "segment",
         "--image",
         &image("nuclei.png"),
@@ -58,12 +42,6 @@ fn segment_box_writes_the_pytorch_mask_logits_and_json() {
         logits_path.to_str().unwrap(),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["model"], "lite_medsam");
     assert_eq!(
         (summary["width"].as_u64(), summary["height"].as_u64()),
@@ -109,7 +87,7 @@ fn image_crate_gray(path: &Path) -> Vec<u8> {
 #[test]
 fn multimask_points_return_three_candidates_and_chosen_is_the_best() {
     let logits_path = scratch("multi.npy");
-    let out = samscope(&[
+    let summary = json(&[
         "segment",
         "--image",
         &image("retina.png"),
@@ -124,12 +102,6 @@ fn multimask_points_return_three_candidates_and_chosen_is_the_best() {
         logits_path.to_str().unwrap(),
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ious: Vec<f64> = summary["iou_predictions"]
         .as_array()
         .unwrap()
@@ -158,22 +130,17 @@ fn embed_writes_the_pytorch_embedding_for_one_or_several_images() {
             .fold(0f32, f32::max)
     };
     let file = scratch("emb.npy");
-    let out = samscope(&[
+    ok(&[
         "embed",
         "--image",
         &image("retina.png"),
         "--out",
         file.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(max_diff(&file) <= 1e-4);
 
     let dir = scratch("embeddings");
-    let out = samscope(&[
+    let out = succeeds(&[
         "embed",
         "--image",
         &image("nuclei.png"),
@@ -181,11 +148,6 @@ fn embed_writes_the_pytorch_embedding_for_one_or_several_images() {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(dir.join("nuclei.npy").is_file());
     assert!(max_diff(&dir.join("retina.npy")) <= 1e-4);
     assert!(String::from_utf8_lossy(&out.stderr).contains("2/2 images"));
@@ -201,7 +163,7 @@ fn grey_and_sixteen_bit_images_are_converted_not_refused() {
         .save(&grey8)
         .unwrap();
     for path in [grey16, grey8] {
-        let out = samscope(&[
+        ok(&[
             "segment",
             "--image",
             path.to_str().unwrap(),
@@ -209,11 +171,6 @@ fn grey_and_sixteen_bit_images_are_converted_not_refused() {
             "5,5,30,20",
             "--json",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
 }
 
@@ -231,46 +188,14 @@ fn bad_inputs_get_a_clear_message_and_exit_code_2() {
     std::fs::write(&bad_ckpt, b"not a checkpoint").unwrap();
     let wrong_keys = fixtures().join("checkpoints/wrong_keys.pth");
 
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            empty.to_str().unwrap(),
-            "--box",
-            "1,1,2,2",
-        ],
-        "empty",
-    );
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            text.to_str().unwrap(),
-            "--box",
-            "1,1,2,2",
-        ],
-        "unsupported image format",
-    );
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            truncated.to_str().unwrap(),
-            "--box",
-            "1,1,2,2",
-        ],
-        "corrupt or truncated png",
-    );
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            "/no/such/scan.png",
-            "--box",
-            "1,1,2,2",
-        ],
-        "/no/such/scan.png",
-    );
+    for (image, needle) in [
+        (empty.to_str().unwrap(), "empty"),
+        (text.to_str().unwrap(), "unsupported image format"),
+        (truncated.to_str().unwrap(), "corrupt or truncated png"),
+        ("/no/such/scan.png", "/no/such/scan.png"),
+    ] {
+        fails_with(&["segment", "--image", image, "--box", "1,1,2,2"], needle);
+    }
     fails_with(
         &["segment", "--image", &nuclei, "--point", "600,10"],
         "outside the 512×357 image",
@@ -296,42 +221,28 @@ fn bad_inputs_get_a_clear_message_and_exit_code_2() {
         ],
         "unknown model",
     );
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            &nuclei,
-            "--box",
-            "1,1,9,9",
-            "--checkpoint",
-            bad_ckpt.to_str().unwrap(),
-        ],
-        "cannot read checkpoint",
-    );
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            &nuclei,
-            "--box",
-            "1,1,9,9",
-            "--checkpoint",
-            wrong_keys.to_str().unwrap(),
-        ],
-        "unexpected tensor: image_encoder.not_a_layer.weight",
-    );
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            &nuclei,
-            "--box",
-            "1,1,9,9",
-            "--checkpoint",
-            wrong_keys.to_str().unwrap(),
-        ],
-        "missing tensor",
-    );
+    for (checkpoint, needle) in [
+        (&bad_ckpt, "cannot read checkpoint"),
+        (
+            &wrong_keys,
+            "unexpected tensor: image_encoder.not_a_layer.weight",
+        ),
+        (&wrong_keys, "missing tensor"),
+    ] {
+        let checkpoint = checkpoint.to_str().unwrap();
+        fails_with(
+            &[
+                "segment",
+                "--image",
+                &nuclei,
+                "--box",
+                "1,1,9,9",
+                "--checkpoint",
+                checkpoint,
+            ],
+            needle,
+        );
+    }
 }
 
 #[test]

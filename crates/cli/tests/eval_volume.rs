@@ -7,12 +7,10 @@
 mod support;
 
 use std::path::PathBuf;
-use support::cli::{ok, s, samscope, scratch_in, testdata};
+use support::cli::{ok, s, samscope, testdata};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = scratch_in("eval-volume", name);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch_dir("cli-eval-volume", name)
 }
 
 /// `DIR/image.nii.gz` and `DIR/<label>` linked to the test data, with class names.

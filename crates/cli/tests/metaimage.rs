@@ -3,29 +3,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use support::cli::samscope;
+use std::path::PathBuf;
+use support::cli::{fails_with, json, ok};
 
 fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../imaging/tests/fixtures/metaimage")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn summary(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+    test_support::metaimage_fixture(name).display().to_string()
 }
 
 fn segment(image: &str) -> serde_json::Value {
-    summary(&samscope(&[
+    json(&[
         "segment",
         "--image",
         image,
@@ -34,15 +20,12 @@ fn segment(image: &str) -> serde_json::Value {
         "--box",
         "4,4,28,28",
         "--json",
-    ]))
+    ])
 }
 
 /// A fresh folder under the system's temporary folder.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("samscope-cli-mha-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch_dir("cli-mha", name)
 }
 
 #[test]
@@ -59,7 +42,7 @@ fn segments_mha_and_mhd_slices_alike() {
         assert_eq!(s["area"], mha["area"], "{mhd}");
     }
     let out = scratch("embed").join("rgb.npy");
-    let o = samscope(&[
+    ok(&[
         "embed",
         "--image",
         &fixture("rgb_2d.mha"),
@@ -67,7 +50,6 @@ fn segments_mha_and_mhd_slices_alike() {
         out.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.is_file());
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
@@ -91,21 +73,18 @@ fn a_header_without_its_data_file_beside_it_names_the_problem() {
             ["ElementDataFile", "relative to the header's folder"],
         ),
     ] {
-        let out = samscope(&[
-            "segment",
-            "--image",
-            path.to_str().unwrap(),
-            "--slice",
-            "axial:1",
-            "--box",
-            "1,1,9,9",
-        ]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        for needle in needles {
-            assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
-        }
-        assert!(!stderr.contains("panicked"), "{stderr}");
+        fails_with(
+            &[
+                "segment",
+                "--image",
+                path.to_str().unwrap(),
+                "--slice",
+                "axial:1",
+                "--box",
+                "1,1,9,9",
+            ],
+            &needles,
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -2,27 +2,16 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Output;
-use support::cli::{fails_with, samscope};
+use support::cli::{fails_with, json, ok, scratch_in};
 
 fn testdata(name: &str) -> String {
     support::cli::testdata(name).display().to_string()
 }
 
-fn summary(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
-}
-
 #[test]
 fn segments_a_dicom_slice_and_a_nifti_slice_with_a_window() {
     let ct = testdata("CT_small.dcm");
-    let s = summary(&samscope(&[
+    let s = json(&[
         "segment",
         "--image",
         &ct,
@@ -31,13 +20,13 @@ fn segments_a_dicom_slice_and_a_nifti_slice_with_a_window() {
         "--window",
         "ct_abdomen",
         "--json",
-    ]));
+    ]);
     assert_eq!(
         (s["width"].as_u64(), s["height"].as_u64()),
         (Some(128), Some(128))
     );
     let mni = testdata("mni152_t1.nii.gz");
-    let s = summary(&samscope(&[
+    let s = json(&[
         "segment",
         "--image",
         &mni,
@@ -48,14 +37,14 @@ fn segments_a_dicom_slice_and_a_nifti_slice_with_a_window() {
         "--box",
         "60,40,140,120",
         "--json",
-    ]));
+    ]);
     // Coronal slices of the MNI152 grid are 197 × 189.
     assert_eq!(
         (s["width"].as_u64(), s["height"].as_u64()),
         (Some(197), Some(189))
     );
-    let out = std::env::temp_dir().join(format!("samscope-scans-{}.npy", std::process::id()));
-    let o = samscope(&[
+    let out = scratch_in("scans", "embedding.npy");
+    ok(&[
         "embed",
         "--image",
         &testdata("mni152_crop.nrrd"),
@@ -65,8 +54,7 @@ fn segments_a_dicom_slice_and_a_nifti_slice_with_a_window() {
         out.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(Path::new(&out).is_file());
+    assert!(out.is_file());
     let _ = std::fs::remove_file(out);
 }
 
@@ -113,7 +101,7 @@ fn bad_slices_and_windows_name_the_file_and_the_flag() {
         ],
         &["--window", "40,0"],
     );
-    let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images/nuclei.png");
+    let png = test_support::fixtures().join("images/nuclei.png");
     fails_with(
         &[
             "segment",

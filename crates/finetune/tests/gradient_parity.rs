@@ -4,7 +4,9 @@
 //! for the three prompt modes, to a relative error ≤ 1e-3 (‖g − g_ref‖ / ‖g_ref‖ per
 //! parameter, over the stored sample of its values).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use test_support::fixtures;
 
 use burn::module::ParamId;
 use burn::optim::GradientsParams;
@@ -20,22 +22,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TOLERANCE: f64 = 1e-3;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
 fn npy_f32(path: &Path) -> npy::NpyArray<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     npy::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn decoder(device: &Device) -> SamDecoder {
-    let path = default_checkpoint_path();
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-model.sh",
-        path.display()
-    );
+    let path = test_support::model_file(default_checkpoint_path());
     let config = ModelConfig::for_model(ModelId::LiteMedSam);
     load_pth(&config, &path, device).unwrap().split().1
 }
@@ -103,7 +96,16 @@ fn loss_and_gradients_match_pytorch() {
     let params = model::parameters(&trainable).params;
     let image_pe = trainable.prompt_encoder.dense_pe(&train_device);
     let mut worst = 0.0f64;
-    for (case, spec) in manifest["cases"].as_object().unwrap() {
+    let cases = manifest["cases"].as_object().unwrap();
+    let mut names: Vec<&str> = cases.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["box", "point", "promptless"],
+        "the three prompt modes"
+    );
+    let mut compared = 0;
+    for (case, spec) in cases {
         let prompts = Prompts {
             points: spec["points"]
                 .as_array()
@@ -189,9 +191,22 @@ fn loss_and_gradients_match_pytorch() {
             assert!(norm > 0.0, "{case}: {name} has a zero reference gradient");
             assert!(rel <= TOLERANCE, "{case}: {name} rel err {rel:.3e}");
             worst = worst.max(rel);
+            compared += 1;
         }
+        assert_eq!(
+            offset,
+            reference.data.len(),
+            "{case}: every reference gradient read"
+        );
         eprintln!("{case}: loss {value:.6} vs {expected:.6} (rel {loss_err:.2e})");
     }
+    let params = manifest["params"].as_array().unwrap().len();
+    assert!(params > 0, "no parameters in the manifest");
+    assert_eq!(
+        compared,
+        3 * params,
+        "every parameter of every mode compared"
+    );
     eprintln!("largest gradient rel err {worst:.3e}");
 }
 

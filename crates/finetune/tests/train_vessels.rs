@@ -24,18 +24,11 @@ const EPOCHS: usize = 12;
 const LR: f64 = 5e-4;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("samscope-finetune-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    test_support::scratch_path("finetune", name)
 }
 
 fn predictor() -> (SamPredictor, String) {
-    let path = sam::checkpoint::default_checkpoint_path();
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-model.sh",
-        path.display()
-    );
+    let path = test_support::model_file(sam::checkpoint::default_checkpoint_path());
     let bytes = std::fs::read(&path).unwrap();
     let sha = {
         use sha2::Digest;

@@ -351,61 +351,30 @@ pub(crate) mod tests {
     use super::*;
     use crate::volume::Axis;
 
-    /// A NIfTI-1 file of `dims` int16 voxels `0, 1, 2, …` with the given sform (RAS).
+    /// A NIfTI-1 file of `dims` int16 voxels `0, 1, 2, …` with the given sform (RAS),
+    /// spacing 2, 3, 4, scaled by 2 and offset by −10.
     pub(crate) fn nifti1(dims: [i16; 3], sform: Option<[[f32; 4]; 3]>, little: bool) -> Vec<u8> {
-        let mut h = vec![0u8; 352];
-        let put = |h: &mut Vec<u8>, at: usize, b: &[u8]| h[at..at + b.len()].copy_from_slice(b);
-        let i16b = |v: i16| {
-            if little {
-                v.to_le_bytes()
-            } else {
-                v.to_be_bytes()
-            }
-        };
-        let f32b = |v: f32| {
-            if little {
-                v.to_le_bytes()
-            } else {
-                v.to_be_bytes()
-            }
-        };
-        put(
-            &mut h,
-            0,
-            &if little {
-                348i32.to_le_bytes()
-            } else {
-                348i32.to_be_bytes()
-            },
-        );
-        for (i, d) in [3, dims[0], dims[1], dims[2], 1, 1, 1, 1]
-            .into_iter()
-            .enumerate()
-        {
-            put(&mut h, 40 + 2 * i, &i16b(d));
-        }
-        put(&mut h, 70, &i16b(4));
-        put(&mut h, 72, &i16b(16));
-        for (i, p) in [1.0f32, 2.0, 3.0, 4.0].into_iter().enumerate() {
-            put(&mut h, 76 + 4 * i, &f32b(p));
-        }
-        put(&mut h, 108, &f32b(352.0));
-        put(&mut h, 112, &f32b(2.0));
-        put(&mut h, 116, &f32b(-10.0));
-        if let Some(s) = sform {
-            put(&mut h, 254, &i16b(1));
-            for (r, row) in s.iter().enumerate() {
-                for (c, v) in row.iter().enumerate() {
-                    put(&mut h, 280 + 16 * r + 4 * c, &f32b(*v));
-                }
-            }
-        }
-        put(&mut h, 344, b"n+1\0");
         let n = dims.iter().map(|&d| d as usize).product::<usize>();
-        for v in 0..n as i16 {
-            h.extend_from_slice(&i16b(v));
+        let voxels: Vec<u8> = (0..n as i16)
+            .flat_map(|v| {
+                if little {
+                    v.to_le_bytes()
+                } else {
+                    v.to_be_bytes()
+                }
+            })
+            .collect();
+        test_support::scans::Nifti1 {
+            dims,
+            datatype: 4,
+            bitpix: 16,
+            pixdim: [1.0, 2.0, 3.0, 4.0],
+            scaling: [2.0, -10.0],
+            sform: sform.map(|rows| (1, rows)),
+            big_endian: !little,
+            ..Default::default()
         }
-        h
+        .file(&voxels)
     }
 
     #[test]
@@ -429,13 +398,7 @@ pub(crate) mod tests {
         assert_eq!(a.geometry().spacing, [2.0, 3.0, 4.0]);
         assert_eq!(a.geometry().directions[1], [0.0, -1.0, 0.0]);
         assert_eq!(a.geometry().origin, [-5.0, -6.0, 7.0]);
-        let mut gz = Vec::new();
-        {
-            use std::io::Write;
-            let mut e = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
-            e.write_all(&le).unwrap();
-            e.finish().unwrap();
-        }
+        let gz = test_support::scans::gzip(&le);
         assert_eq!(decode(&gz, &limits).unwrap(), a);
         assert_eq!(a.slice_count(Axis::Axial), 2);
     }

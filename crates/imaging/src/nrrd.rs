@@ -384,14 +384,10 @@ fn finish(
 
 #[cfg(test)]
 mod tests {
+    use test_support::scans::nrrd;
+
     use super::*;
     use crate::volume::Axis;
-
-    fn nrrd(header: &str, data: &[u8]) -> Vec<u8> {
-        let mut out = header.as_bytes().to_vec();
-        out.extend_from_slice(data);
-        out
-    }
 
     #[test]
     fn reads_raw_gzip_and_ascii_with_ras_geometry() {
@@ -407,13 +403,7 @@ mod tests {
         assert_eq!(raw.geometry().origin, [-1.0, -2.0, 3.0]);
         assert!(raw.geometry().oriented);
 
-        let mut gz = Vec::new();
-        {
-            use std::io::Write;
-            let mut e = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
-            e.write_all(&samples).unwrap();
-            e.finish().unwrap();
-        }
+        let gz = test_support::scans::gzip(&samples);
         let gz_header = header.replace("encoding: raw", "encoding: gzip");
         assert_eq!(decode(&nrrd(&gz_header, &gz), &limits).unwrap(), raw);
 

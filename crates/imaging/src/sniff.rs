@@ -138,13 +138,7 @@ mod tests {
         assert_eq!(detect(&nii).unwrap(), SourceFormat::Nifti);
         nii[..4].copy_from_slice(&540i32.to_be_bytes());
         assert_eq!(detect(&nii).unwrap(), SourceFormat::Nifti);
-        let mut gz = Vec::new();
-        {
-            use std::io::Write;
-            let mut e = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
-            e.write_all(&nii).unwrap();
-            e.finish().unwrap();
-        }
+        let gz = test_support::scans::gzip(&nii);
         assert_eq!(detect(&gz).unwrap(), SourceFormat::Nifti);
         assert!(detect(b"\x1f\x8bjunk").is_err());
         assert_eq!(

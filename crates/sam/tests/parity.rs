@@ -15,6 +15,27 @@ fn image_entry(name: &str) -> &'static Value {
     &manifest()["images"][name]
 }
 
+/// The prompt cases of every golden image (`tools/golden/make_golden.py`).
+const CASES: [&str; 5] = ["point1", "points3", "box", "box_point", "points_mask"];
+
+/// The golden cases of `entry`, which must be exactly [`CASES`]: a manifest that lost
+/// (or gained) a case fails here instead of running fewer (or skipping) comparisons.
+fn cases(entry: &Value) -> impl Iterator<Item = (&'static str, &Value)> {
+    let mut names: Vec<&str> = entry["cases"]
+        .as_object()
+        .expect("the entry has cases")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    let mut expected = CASES.to_vec();
+    expected.sort_unstable();
+    assert_eq!(names, expected, "golden cases");
+    CASES
+        .into_iter()
+        .map(move |name| (name, &entry["cases"][name]))
+}
+
 fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
         .as_str()
@@ -138,11 +159,18 @@ fn prompt_embeddings_match_pytorch() {
             bbox: bbox.map(|b| sam::transforms::apply_box(b, orig, resized)),
         }
     };
+    let mut compared = 0;
     for name in IMAGES {
         let entry = image_entry(name);
-        for (case_name, case) in entry["cases"].as_object().unwrap() {
+        for (case_name, case) in cases(entry) {
+            compared += 1;
             let prompts = predictor_frame(entry, case);
             if let Some(model_points) = case["points_model"].as_array() {
+                assert_eq!(
+                    prompts.points.len(),
+                    model_points.len(),
+                    "{name}/{case_name}"
+                );
                 for (ours, theirs) in prompts.points.iter().zip(model_points) {
                     assert_eq!(ours[0], theirs[0].as_f64().unwrap() as f32);
                     assert_eq!(ours[1], theirs[1].as_f64().unwrap() as f32);
@@ -166,6 +194,7 @@ fn prompt_embeddings_match_pytorch() {
             assert!(diff <= 1e-4, "{name}/{case_name} dense max |Δ| = {diff}");
         }
     }
+    assert_eq!(compared, IMAGES.len() * CASES.len());
     assert_eq!(config.low_res_size(), 256);
 }
 
@@ -180,6 +209,7 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
     };
     let predictor = SamPredictor::decoder_only(config, decoder, device());
     let mut worst = (0f32, 0f32, 1f64);
+    let mut compared = 0;
     for name in IMAGES {
         let entry = image_entry(name);
         let embedding = sam::Embedding {
@@ -194,9 +224,10 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
                 entry["neww"].as_u64().unwrap() as usize,
             ),
         };
-        for (case_name, case) in entry["cases"].as_object().unwrap() {
+        for (case_name, case) in cases(entry) {
             let (points, labels, bbox) = case_prompts(case);
             for (mode, multimask) in [("multi", true), ("single", false)] {
+                compared += 1;
                 let out = &case["outputs"][mode];
                 let prompt = PromptInput {
                     points: points.clone(),
@@ -236,6 +267,11 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
                 let iou = golden::<f32>(str_field(out, "iou"));
                 let d_iou = max_abs_diff(&prediction.iou_predictions, &iou.data);
                 let masks = golden::<u8>(str_field(out, "masks"));
+                assert_eq!(
+                    prediction.masks.len(),
+                    masks.shape[0],
+                    "{name}/{case_name}/{mode}: mask count"
+                );
                 let plane = masks.shape[1] * masks.shape[2];
                 let min_iou = prediction
                     .masks
@@ -269,6 +305,11 @@ fn decoder_logits_iou_and_masks_match_pytorch() {
     println!(
         "worst: logits {:.2e}, iou {:.2e}, mask IoU {:.5}",
         worst.0, worst.1, worst.2
+    );
+    assert_eq!(
+        compared,
+        IMAGES.len() * CASES.len() * 2,
+        "every case in both modes"
     );
 }
 

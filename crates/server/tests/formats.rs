@@ -6,14 +6,14 @@ mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, Mutex, OnceLock};
 
-use dicom_core::{DataElement, PrimitiveValue, VR};
-use dicom_dictionary_std::{tags, uids};
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use hyper::Method;
 use hyper::body::Bytes;
 use support::{TestServer, json};
+use test_support::read_testdata as testdata;
+use test_support::scans::dicom::Dataset;
 
 /// Every log line of this test binary, at every level.
 fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
@@ -42,23 +42,6 @@ impl Write for Capture {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// `$SAMSCOPE_TESTDATA`, else `$SAMSCOPE_HOME/testdata`, else `~/.cache/samscope/testdata`.
-fn testdata(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("SAMSCOPE_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("SAMSCOPE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/samscope")
-                })
-                .join("testdata")
-        });
-    let path = dir.join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/fetch-testdata.sh", path.display()))
 }
 
 async fn post_json(
@@ -239,43 +222,6 @@ const OTHERS: [&str; 4] = [
 
 /// A CT-like DICOM file carrying distinctive patient, study and institution attributes.
 fn identifiable_dicom() -> Vec<u8> {
-    let mut obj = InMemDicomObject::new_empty();
-    let mut put = |tag, vr, value: PrimitiveValue| {
-        obj.put(DataElement::new(tag, vr, value));
-    };
-    put(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE.into());
-    put(
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        "1.2.826.0.1.3680043.2.1125.1.1".into(),
-    );
-    put(tags::PATIENT_NAME, VR::PN, PATIENT_NAME.into());
-    put(tags::PATIENT_ID, VR::LO, PATIENT_ID.into());
-    put(tags::INSTITUTION_NAME, VR::LO, INSTITUTION.into());
-    put(tags::PATIENT_BIRTH_DATE, VR::DA, OTHERS[0].into());
-    put(tags::REFERRING_PHYSICIAN_NAME, VR::PN, OTHERS[1].into());
-    put(tags::INSTITUTION_ADDRESS, VR::ST, OTHERS[2].into());
-    put(tags::STUDY_ID, VR::SH, OTHERS[3].into());
-    put(tags::MODALITY, VR::CS, "CT".into());
-    put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
-    put(
-        tags::PHOTOMETRIC_INTERPRETATION,
-        VR::CS,
-        "MONOCHROME2".into(),
-    );
-    put(tags::ROWS, VR::US, PrimitiveValue::from(96u16));
-    put(tags::COLUMNS, VR::US, PrimitiveValue::from(128u16));
-    put(tags::PIXEL_SPACING, VR::DS, "0.7\\0.8".into());
-    put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(8u16));
-    put(tags::BITS_STORED, VR::US, PrimitiveValue::from(8u16));
-    put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(7u16));
-    put(
-        tags::PIXEL_REPRESENTATION,
-        VR::US,
-        PrimitiveValue::from(0u16),
-    );
-    put(tags::RESCALE_INTERCEPT, VR::DS, "-1024".into());
-    put(tags::RESCALE_SLOPE, VR::DS, "8".into());
     let pixels: Vec<u8> = (0..96u32)
         .flat_map(|y| {
             (0..128u32).map(move |x| {
@@ -287,13 +233,30 @@ fn identifiable_dicom() -> Vec<u8> {
             })
         })
         .collect();
-    put(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(pixels));
-    let file = obj
-        .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
-        .unwrap();
-    let mut bytes = Vec::new();
-    file.write_all(&mut bytes).unwrap();
-    bytes
+    Dataset::new()
+        .text((0x0008, 0x0016), b"UI", "1.2.840.10008.5.1.4.1.1.2") // CT Image Storage
+        .text((0x0008, 0x0018), b"UI", "1.2.826.0.1.3680043.2.1125.1.1")
+        .text((0x0008, 0x0060), b"CS", "CT")
+        .text((0x0008, 0x0080), b"LO", INSTITUTION)
+        .text((0x0008, 0x0081), b"ST", OTHERS[2]) // institution address
+        .text((0x0008, 0x0090), b"PN", OTHERS[1]) // referring physician
+        .text((0x0010, 0x0010), b"PN", PATIENT_NAME)
+        .text((0x0010, 0x0020), b"LO", PATIENT_ID)
+        .text((0x0010, 0x0030), b"DA", OTHERS[0]) // birth date
+        .text((0x0020, 0x0010), b"SH", OTHERS[3]) // study id
+        .us((0x0028, 0x0002), 1) // samples per pixel
+        .text((0x0028, 0x0004), b"CS", "MONOCHROME2")
+        .us((0x0028, 0x0010), 96) // rows
+        .us((0x0028, 0x0011), 128) // columns
+        .text((0x0028, 0x0030), b"DS", "0.7\\0.8") // pixel spacing
+        .us((0x0028, 0x0100), 8) // bits allocated
+        .us((0x0028, 0x0101), 8) // bits stored
+        .us((0x0028, 0x0102), 7) // high bit
+        .us((0x0028, 0x0103), 0) // unsigned
+        .text((0x0028, 0x1052), b"DS", "-1024") // rescale intercept
+        .text((0x0028, 0x1053), b"DS", "8") // rescale slope
+        .put((0x7FE0, 0x0010), b"OB", &pixels)
+        .file()
 }
 
 /// Every file under `dir`, recursively.

@@ -4,17 +4,10 @@
 
 mod support;
 
-use std::path::Path;
-
 use support::TestServer;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../imaging/tests/fixtures/metaimage")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(test_support::metaimage_fixture(name)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -345,6 +345,37 @@ async fn students_follow_and_only_the_instructor_leads() {
         ("state", json!([1]))
     );
 
+    // Three more students: the summary is over all four (an even count: the median is the
+    // mean of the middle two), and each Dice lands in its own tenth of the histogram.
+    for (tab, dice, iou, clicks) in [
+        ("tab-1111111111", 0.25, 0.25, 1),
+        ("tab-2222222222", 0.5, 0.5, 3),
+        ("tab-3333333333", 0.9375, 0.875, 4),
+    ] {
+        let result = json!({"student": tab, "case": 1, "dice": dice, "iou": iou, "clicks": clicks});
+        let (status, _) = send_open(&server, Method::POST, &at(&student, "/results"), result).await;
+        assert_eq!(status, 204);
+    }
+    let (_, results) =
+        send_open(&server, Method::GET, &at(&teacher, "/results"), Value::Null).await;
+    let case = &results["cases"][1];
+    assert_eq!(case["students"], 4);
+    assert_eq!(case["dice"], json!([0.25, 0.5, 0.8125, 0.9375]));
+    assert_eq!(case["median_dice"], (0.5 + 0.8125) / 2.0);
+    assert_eq!(case["mean_dice"], (0.25 + 0.5 + 0.8125 + 0.9375) / 4.0);
+    assert_eq!(case["mean_clicks"], (2 + 1 + 3 + 4) as f64 / 4.0);
+    let mean_iou = case["mean_iou"].as_f64().unwrap();
+    assert!(
+        (mean_iou - (0.684 + 0.25 + 0.5 + 0.875) / 4.0).abs() < 1e-12,
+        "{case}"
+    );
+    assert_eq!(case["histogram"], json!([0, 0, 1, 0, 0, 1, 0, 0, 1, 1]));
+    assert_eq!(results["cases"][0]["students"], 0);
+    assert_eq!(
+        results["cases"][0]["histogram"],
+        json!([0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    );
+
     // Once expired, every route answers 410 (the stored row is what counts).
     let db = rusqlite::Connection::open(server.data_dir.join("teaching.sqlite")).unwrap();
     db.execute("UPDATE sessions SET expires_at = 1", [])

@@ -4,30 +4,21 @@
 //! with the official segment_anything decoder.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burn::prelude::Device;
 use eval::{InstanceMode, Layout, Protocol};
 use sam::{ModelConfig, ModelId, SamPredictor};
 use study::record::{ImageRecord, InstanceResult, read_record, record_path};
 use study::{EvalOptions, RunConfig};
+use test_support::fixtures;
 
 /// The allocator the `samscope` binary uses.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
-}
-
 fn checkpoint() -> PathBuf {
-    let path = sam::checkpoint::default_checkpoint_path();
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-model.sh",
-        path.display()
-    );
-    path
+    test_support::model_file(sam::checkpoint::default_checkpoint_path())
 }
 
 /// One row of the reference CSV.
@@ -69,12 +60,7 @@ fn reference() -> BTreeMap<(String, u16, u32), Reference> {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("samscope-eval-it-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch_dir("eval-it", name)
 }
 
 #[test]
@@ -183,6 +169,7 @@ fn nuclei_box_and_centroid_dice_match_pytorch() {
         );
         assert!(mean <= 0.005, "{protocol}: mean |ΔDice| {mean}");
     }
+    assert_eq!(diffs.len(), 2, "both protocols compared");
     eprintln!("candidates chosen differently from PyTorch: {other_choice}");
     assert!(
         other_choice <= 2,

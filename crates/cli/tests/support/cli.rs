@@ -11,15 +11,25 @@ pub fn samscope(args: &[&str]) -> Output {
         .expect("samscope runs")
 }
 
-/// Runs a command that must succeed; returns its standard output.
-pub fn ok(args: &[&str]) -> String {
+/// Runs a command that must succeed; returns its output.
+pub fn succeeds(args: &[&str]) -> Output {
     let out = samscope(args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out
+}
+
+/// Runs a command that must succeed; returns its standard output.
+pub fn ok(args: &[&str]) -> String {
+    String::from_utf8(succeeds(args).stdout).unwrap()
+}
+
+/// Runs a command that must succeed and print JSON (`--json`); returns the JSON.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).expect("--json prints JSON")
 }
 
 /// Runs a command that must fail with exit code 2 and a message containing every needle.
@@ -39,11 +49,7 @@ pub fn fails_with(args: &[&str], needles: &[&str]) {
 /// A path `<temp>/samscope-cli-<suite>-<pid>/<name>` that does not exist yet (anything left
 /// there by an earlier run of the same process id is removed).
 pub fn scratch_in(suite: &str, name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("samscope-cli-{suite}-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    test_support::scratch_path(&format!("cli-{suite}"), name)
 }
 
 /// A path as an argument.
@@ -51,21 +57,7 @@ pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// `$SAMSCOPE_TESTDATA/<name>` (default `$SAMSCOPE_HOME/testdata`, else
-/// `~/.cache/samscope/testdata`), which must exist (`scripts/fetch-testdata.sh`).
+/// `$SAMSCOPE_TESTDATA/<name>`, which must exist (see [`test_support::testdata`]).
 pub fn testdata(name: &str) -> std::path::PathBuf {
-    use std::path::PathBuf;
-    let home = std::env::var_os("SAMSCOPE_HOME").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/samscope"),
-        PathBuf::from,
-    );
-    let dir =
-        std::env::var_os("SAMSCOPE_TESTDATA").map_or_else(|| home.join("testdata"), PathBuf::from);
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing; run scripts/fetch-testdata.sh",
-        path.display()
-    );
-    path
+    test_support::testdata(name)
 }

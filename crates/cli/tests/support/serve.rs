@@ -10,7 +10,7 @@ use super::cdp::TempDir;
 
 /// The checkout's root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    test_support::workspace_root()
 }
 
 /// A running server, stopped on drop.

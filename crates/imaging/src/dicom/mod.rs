@@ -606,43 +606,12 @@ fn geometry(obj: &Object, frames: usize) -> Geometry {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use test_support::scans::dicom::{element, file};
 
-    /// An explicit-VR little-endian element.
-    fn element(group: u16, elem: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&group.to_le_bytes());
-        out.extend_from_slice(&elem.to_le_bytes());
-        out.extend_from_slice(vr);
-        if matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN" | b"UT") {
-            out.extend_from_slice(&[0, 0]);
-            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        } else {
-            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-        }
-        out.extend_from_slice(value);
-        out
-    }
+    use super::*;
 
     fn us(v: u16) -> Vec<u8> {
         v.to_le_bytes().to_vec()
-    }
-
-    /// Preamble, meta group (Explicit VR Little Endian) and `dataset`.
-    fn file(dataset: &[u8]) -> Vec<u8> {
-        let ts = b"1.2.840.10008.1.2.1\0";
-        let meta = element(0x0002, 0x0010, b"UI", ts);
-        let mut out = vec![0u8; 128];
-        out.extend_from_slice(b"DICM");
-        out.extend(element(
-            0x0002,
-            0x0000,
-            b"UL",
-            &(meta.len() as u32).to_le_bytes(),
-        ));
-        out.extend(meta);
-        out.extend_from_slice(dataset);
-        out
     }
 
     /// A 3×2 MONOCHROME2 16-bit signed image with rescale −1024, plus `extra` elements

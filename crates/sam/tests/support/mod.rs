@@ -2,7 +2,7 @@
 //! tensors written by `tools/golden/make_golden.py` with the official PyTorch code.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Same allocator as the binaries: the CPU backend allocates per op.
 #[global_allocator]
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// `tests/fixtures` at the workspace root.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    test_support::fixtures()
 }
 
 /// The golden manifest.
@@ -38,13 +38,7 @@ pub fn golden<T: NpyElement>(rel: &str) -> NpyArray<T> {
 
 /// The real LiteMedSAM checkpoint (`scripts/fetch-model.sh` puts it there).
 pub fn checkpoint_path() -> PathBuf {
-    let path = sam::checkpoint::default_checkpoint_path();
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-model.sh (the README's test command does)",
-        path.display()
-    );
-    path
+    test_support::model_file(sam::checkpoint::default_checkpoint_path())
 }
 
 /// CPU device used by the tests.

@@ -26,7 +26,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `tests/fixtures` at the workspace root.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    test_support::fixtures()
 }
 
 /// Bytes of `tests/fixtures/images/<name>`.
@@ -51,13 +51,7 @@ pub fn variant(png: &[u8], seed: u8) -> Vec<u8> {
 
 /// The real LiteMedSAM checkpoint (`scripts/fetch-model.sh` puts it there).
 pub fn checkpoint_path() -> PathBuf {
-    let path = sam::checkpoint::default_checkpoint_path();
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-model.sh",
-        path.display()
-    );
-    path
+    test_support::model_file(sam::checkpoint::default_checkpoint_path())
 }
 
 /// LiteMedSAM on the CPU, loaded as `samscope` loads it.
@@ -81,13 +75,8 @@ pub fn loaded_model() -> LoadedModel {
 /// A fresh, empty data directory.
 pub fn scratch_dir(name: &str) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "samscope-server-{name}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    test_support::scratch_path("server", &format!("{name}-{n}"))
 }
 
 /// A server running in this process on 127.0.0.1 with a free port.
