@@ -1,0 +1,973 @@
+//! [`update`]: the one function that changes the [`State`].
+
+use sam::predictor::best_index;
+use sam::session::{Action, Step};
+
+use super::{
+    Browse, Class, Drag, Effect, ImageMeta, MaskUse, Message, Part, State, VolumeEdit, split_masks,
+};
+use crate::classroom::Role;
+use crate::ground_truth::GroundTruth;
+use crate::history::History;
+use crate::protocol::{Reply, Request};
+use crate::state::browse::SliceMemory;
+use crate::volume::{
+    Arrival, SliceInfo, SliceView, VolumeInfo, VolumeState, Window, WindowLevel, check_label_grid,
+    dragged_window, label_slice_png,
+};
+
+/// Screen distance (px) within which a click hits an existing point.
+const HIT_RADIUS_PX: f64 = 8.0;
+/// Screen distance (px) a press must move to become a box.
+const BOX_THRESHOLD_PX: f64 = 4.0;
+
+/// Applies `message` to `state`; what the page must do next, in order.
+pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    let s = state;
+    match message {
+        Message::LoadDecoder { model, request } => {
+            s.link.loading(&model);
+            s.session.shown = None;
+            fx.push(Effect::Text {
+                id: "backend",
+                text: "loading decoder…".into(),
+            });
+            fx.push(Effect::Post(request));
+        }
+        Message::Wire(wire) => s.link.wire = wire,
+        Message::Reply(reply) => on_reply(s, reply, &mut fx),
+        Message::Check {
+            points,
+            labels,
+            bbox,
+            multimask,
+        } => fx.push(Effect::Post(Request::Check {
+            seq: s.link.next_seq(),
+            points,
+            labels,
+            bbox,
+            multimask,
+        })),
+        Message::ScanUploaded { picture } => {
+            s.session.gt = None;
+            s.session.label = None;
+            s.scan.pending_gt = None;
+            s.scan.link_steps = None;
+            s.scan.expected_image = None;
+            if picture {
+                close_volume(s, &mut fx);
+            }
+        }
+        Message::LinkOpened { link, gt, volume } => {
+            s.scan.pending_gt = gt;
+            s.session.label = link.label;
+            s.scan.link_steps = Some(link.steps);
+            if let Some(info) = volume {
+                s.scan.expected_image = Some(link.image);
+                open_volume(s, *info, link.view, &mut fx);
+            }
+        }
+        Message::ImageShown(meta) => {
+            install_image(s, meta);
+            s.session.chart.clear();
+            s.session.history = History::starting_at(s.scan.link_steps.take().unwrap_or_default());
+            s.session.gt = take_pending_gt(s, &mut fx);
+            fx.push(Effect::Fit);
+            fx.push(Effect::Render(Part::Labels));
+            request_embedding(s, &mut fx);
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::VolumeOpened { info, view } => open_volume(s, info, view, &mut fx),
+        Message::GroundTruthFile(bytes) => ground_truth_file(s, &bytes, &mut fx),
+        Message::MaskUploaded { id, gt, purpose } => mask_uploaded(s, id, gt, purpose, &mut fx),
+        Message::SliceArrived {
+            view,
+            slice,
+            width,
+            height,
+        } => {
+            if same_volume(s, &view) {
+                arrive(s, view, slice, width, height, &mut fx);
+                fetch_next(s, &mut fx);
+            }
+        }
+        Message::SliceFailed { view, error } => {
+            if let Some(b) = s.browse.as_mut().filter(|b| b.info().id == view.volume) {
+                fx.push(Effect::Error(format!(
+                    "{} slice {} ({}): {error}",
+                    view.axis,
+                    view.index + 1,
+                    view.window
+                )));
+                b.volume.fetch_failed();
+                b.preview_level = None;
+                fx.push(Effect::Render(Part::VolumeControls));
+                fx.push(Effect::Render(Part::Canvas));
+            }
+        }
+        Message::Settled { generation } => {
+            let still = s
+                .browse
+                .as_ref()
+                .is_some_and(|b| b.volume.generation() == generation && b.volume.settled());
+            if still {
+                request_embedding(s, &mut fx);
+            }
+        }
+        Message::Volume(edit) => change(
+            s,
+            |v| match edit {
+                VolumeEdit::Step(delta) => v.step(delta),
+                VolumeEdit::Index(index) => v.set_index(index),
+                VolumeEdit::Axis(axis) => v.set_axis(axis),
+                VolumeEdit::Window(window) => v.set_window(window),
+            },
+            &mut fx,
+        ),
+        Message::ManualWindow { level, width } => {
+            let window = Window::Manual(WindowLevel {
+                center: level,
+                width,
+            });
+            if window.validate().is_err() {
+                fx.push(Effect::Error(
+                    "the window needs a level and a width > 0".into(),
+                ));
+                fx.push(Effect::Render(Part::VolumeControls));
+            } else {
+                fx.push(Effect::Error(String::new()));
+                change(s, |v| v.set_window(window), &mut fx);
+            }
+        }
+        Message::PointerDown {
+            sx,
+            sy,
+            button,
+            ctrl,
+        } => pointer_down(s, sx, sy, button, ctrl, &mut fx),
+        Message::PointerMove { sx, sy, shift } => pointer_move(s, sx, sy, shift, &mut fx),
+        Message::PointerUp { shift } => {
+            let Some(drag) = s.view.drag.take() else {
+                return fx;
+            };
+            match drag {
+                Drag::Window { start, .. } => {
+                    drag_end(s, start, &mut fx);
+                    return fx;
+                }
+                Drag::Prompt {
+                    ix,
+                    iy,
+                    boxing,
+                    cx,
+                    cy,
+                    ..
+                } => {
+                    if boxing {
+                        add_box(s, [ix, iy, cx, cy], &mut fx);
+                    } else {
+                        click(s, ix, iy, !shift, &mut fx);
+                    }
+                }
+                Drag::Pan { .. } => {}
+            }
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::PointerLeave => {
+            s.session.preview = None;
+            if let Some(Drag::Window { start, .. }) = s.view.drag.take() {
+                drag_end(s, start, &mut fx);
+            }
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::ContextMenu { sx, sy, ctrl } => {
+            // macOS reports Ctrl+click as a context menu: it starts a window drag.
+            if !(ctrl && s.browse.is_some()) {
+                let (ix, iy) = s.view.view.to_image(sx, sy);
+                click(s, ix, iy, false, &mut fx);
+            }
+        }
+        Message::Wheel { sx, sy, delta_y } => {
+            s.view.view.zoom_at(sx, sy, (-delta_y * 0.0015).exp());
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::Space(down) => s.view.space_down = down,
+        Message::Fit { width, height } => {
+            if let Some(image) = &s.scan.image {
+                s.view.view = super::View::fit(
+                    width.max(1.0),
+                    height.max(1.0),
+                    image.width as f64,
+                    image.height as f64,
+                );
+            }
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::Resized => fx.push(Effect::Render(Part::Canvas)),
+        Message::Undo => {
+            if s.session.history.undo() {
+                commit(s, &mut fx);
+            }
+        }
+        Message::Redo => {
+            if s.session.history.redo() {
+                commit(s, &mut fx);
+            }
+        }
+        Message::Clear => edit(s, History::clear, &mut fx),
+        Message::Choose(index) => {
+            let ok = s
+                .session
+                .shown
+                .as_ref()
+                .is_some_and(|shown| index < shown.masks.len())
+                && !s.session.history.steps().is_empty();
+            if ok {
+                edit(s, |h| h.choose(index), &mut fx);
+            }
+        }
+        Message::PaperProtocol => paper_protocol(s, &mut fx),
+        Message::Opacity(v) => {
+            s.view.opacity = v.clamp(0.0, 1.0);
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::ShowErrors(on) => {
+            s.view.show_errors = on;
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::Hover(on) => {
+            s.view.hover = on;
+            s.session.preview = None;
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::Label(label) => {
+            s.session.label = label;
+            results(s, &mut fx);
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Message::ClassJoined { key, room, student } => {
+            s.class = Some(Class::new(key, room, student));
+            fx.push(Effect::Render(Part::ClassPanel));
+            follow(s, &mut fx);
+        }
+        Message::ClassMoved(class_state) => {
+            if let Some(class) = s.class.as_mut() {
+                class.state = class_state;
+                follow(s, &mut fx);
+            }
+        }
+        Message::ClassResults(cases) => {
+            if let Some(class) = s.class.as_mut() {
+                class.results = cases;
+                fx.push(Effect::Render(Part::ClassResults));
+            }
+        }
+        Message::CaseOpened => answer(s, &mut fx),
+        Message::DeckLoaded(deck) => {
+            s.deck = deck;
+            fx.push(Effect::Render(Part::DeckCases));
+        }
+        Message::DeckEdited { index, edit } => {
+            if s.deck.as_mut().is_some_and(|d| d.apply(index, edit)) {
+                fx.push(Effect::Text {
+                    id: "deck-status",
+                    text: String::new(),
+                });
+                fx.push(Effect::Render(Part::DeckCases));
+            }
+        }
+    }
+    fx
+}
+
+fn on_reply(s: &mut State, reply: Reply, fx: &mut Vec<Effect>) {
+    match reply {
+        Reply::Ready {
+            backend,
+            adapter,
+            cached,
+            load_ms,
+            warmup_ms,
+            fallback_reason,
+        } => {
+            let label = match backend.as_str() {
+                "webgpu" => format!("WebGPU {adapter}"),
+                _ => "CPU (wasm)".to_string(),
+            };
+            fx.push(Effect::Text {
+                id: "backend",
+                text: label.trim().to_string(),
+            });
+            fx.push(Effect::Log(format!(
+                "samscope: decoder on {backend} ({}), loaded in {load_ms:.0} ms, warm-up {warmup_ms:.0} ms{}",
+                if cached {
+                    "weights from cache"
+                } else {
+                    "weights downloaded"
+                },
+                fallback_reason
+                    .map(|r| format!("; WebGPU not used: {r}"))
+                    .unwrap_or_default()
+            )));
+            s.link.ready(&backend, cached);
+            s.view.hover = backend == "webgpu";
+            fx.push(Effect::HoverChecked(s.view.hover));
+            request_embedding(s, fx);
+            if s.scan.image.is_none() {
+                fx.push(Effect::status(
+                    "Decoder ready. Upload a scan or pick a demo.",
+                ));
+            }
+        }
+        Reply::ImageReady { .. } => {
+            // The worker answers in order: this is the oldest request's image.
+            let image = s.scan.image.as_ref().map(|i| i.id.as_str());
+            if s.link.embedding_arrived(image) {
+                fx.push(Effect::status(
+                    "Ready: drag a box around the structure, or click inside it.",
+                ));
+                commit(s, fx);
+            }
+        }
+        Reply::Decoded {
+            seq,
+            width,
+            height,
+            masks,
+            iou_predictions,
+            decode_ms,
+            preview,
+            ..
+        } => {
+            let masks = split_masks(width as usize, height as usize, &masks);
+            s.link.decode_ms = decode_ms;
+            fx.push(Effect::Text {
+                id: "decode-ms",
+                text: format!("{decode_ms:.0} ms"),
+            });
+            let sent = s.link.decode_ended();
+            if preview {
+                let best = masks.into_iter().nth(best_index(&iou_predictions));
+                s.session
+                    .set_preview(if s.view.hover { best } else { None });
+                fx.push(Effect::Render(Part::Canvas));
+            } else if seq == s.link.committed_seq {
+                s.session.show(masks, iou_predictions);
+                fx.push(Effect::Render(Part::Labels));
+                results(s, fx);
+                fx.push(Effect::Render(Part::Canvas));
+            }
+            fx.extend(sent.map(Effect::Post));
+        }
+        Reply::Checked { .. } => {}
+        Reply::Failed {
+            context, message, ..
+        } => {
+            fx.push(Effect::Error(format!("{context}: {message}")));
+            if context == "set-image" {
+                s.link.embedding_requests.pop_front();
+            }
+            if context == "decode" {
+                fx.extend(s.link.decode_ended().map(Effect::Post));
+            }
+        }
+    }
+}
+
+/// Asks the worker for the embedding of the image on screen (once per image: one held or
+/// already asked for is not fetched again).
+fn request_embedding(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(image) = s.scan.image.as_ref().map(|i| i.id.clone()) else {
+        return;
+    };
+    match s.link.ask_embedding(&image) {
+        super::EmbeddingAsk::Fetch => {
+            fx.push(Effect::status(
+                "Computing the image embedding on the server…",
+            ));
+            fx.push(Effect::SetImage { image });
+        }
+        super::EmbeddingAsk::Held => {
+            fx.push(Effect::status(
+                "Ready: drag a box around the structure, or click inside it.",
+            ));
+            commit(s, fx);
+        }
+        super::EmbeddingAsk::Nothing => {}
+    }
+}
+
+/// Decodes the current steps (or clears the result when there are none).
+fn commit(s: &mut State, fx: &mut Vec<Effect>) {
+    let steps = s.session.history.steps().to_vec();
+    if steps.is_empty() {
+        s.session.clear_results();
+        s.session.chart.clear();
+    } else {
+        fx.extend(s.link.decode(steps, false).map(Effect::Post));
+    }
+    results(s, fx);
+    fx.push(Effect::Render(Part::Canvas));
+}
+
+/// Runs an edit of the steps, then decodes.
+fn edit(s: &mut State, f: impl FnOnce(&mut History), fx: &mut Vec<Effect>) {
+    f(&mut s.session.history);
+    commit(s, fx);
+}
+
+/// The state side of the results panel: the chart, the paper protocol's line, and a
+/// student's result for the class.
+fn results(s: &mut State, fx: &mut Vec<Effect>) {
+    let answered = s.session.answered();
+    let metrics = s.session.chart_step();
+    if let Some(text) = s.session.paper_result(metrics) {
+        fx.push(Effect::Text {
+            id: "paper-result",
+            text,
+        });
+    }
+    let clicks = s.session.history.steps().len();
+    if answered
+        && !s.session.paper_pending
+        && let Some(class) = s.class.as_mut()
+        && let Some(post) = class.result(metrics, clicks)
+    {
+        fx.push(Effect::PostResult {
+            key: class.key.clone(),
+            post,
+        });
+    }
+    fx.push(Effect::Render(Part::Results));
+}
+
+fn paper_protocol(s: &mut State, fx: &mut Vec<Effect>) {
+    if !s.answer_visible() {
+        return;
+    }
+    let step = s
+        .session
+        .gt
+        .as_ref()
+        .zip(s.session.label)
+        .and_then(|((_, gt), label)| gt.paper_protocol(label));
+    match step {
+        Some(step) => {
+            s.session.paper_pending = true;
+            edit(s, |h| h.set(vec![step]), fx);
+        }
+        None => fx.push(Effect::Error(
+            "paper protocol: upload a ground truth and pick an object first".into(),
+        )),
+    }
+}
+
+/// Clamps an image position to a pixel index inside the image.
+fn pixel(s: &State, x: f64, y: f64) -> Option<(f64, f64)> {
+    let image = s.scan.image.as_ref()?;
+    let clamp = |v: f64, n: usize| v.floor().clamp(0.0, n as f64 - 1.0);
+    Some((clamp(x, image.width), clamp(y, image.height)))
+}
+
+/// A click: delete the point under it, else add a point.
+fn click(s: &mut State, ix: f64, iy: f64, positive: bool, fx: &mut Vec<Effect>) {
+    let radius = HIT_RADIUS_PX / s.view.view.scale;
+    if let Some(index) = s.session.history.point_near(ix - 0.5, iy - 0.5, radius) {
+        edit(s, |h| h.remove(index), fx);
+        return;
+    }
+    if let Some((x, y)) = pixel(s, ix, iy) {
+        edit(s, |h| h.push(Action::Point { x, y, positive }), fx);
+    }
+}
+
+fn add_box(s: &mut State, c: [f64; 4], fx: &mut Vec<Effect>) {
+    let (Some((x0, y0)), Some((x1, y1))) = (
+        pixel(s, c[0].min(c[2]), c[1].min(c[3])),
+        pixel(s, c[0].max(c[2]), c[1].max(c[3])),
+    ) else {
+        return;
+    };
+    edit(s, |h| h.push(Action::Box { x0, y0, x1, y1 }), fx);
+}
+
+fn pointer_down(s: &mut State, sx: f64, sy: f64, button: i16, ctrl: bool, fx: &mut Vec<Effect>) {
+    let pan = button == 1 || s.view.space_down;
+    // Ctrl+drag on a volume slice: window width (↔) and level (↕).
+    let window = (button == 0 && ctrl)
+        .then(|| s.browse.as_ref().and_then(Browse::drag_start))
+        .flatten();
+    let drag = if pan {
+        Drag::Pan { x: sx, y: sy }
+    } else if let Some(start) = window {
+        Drag::Window { sx, sy, start }
+    } else if button == 0 {
+        let (ix, iy) = s.view.view.to_image(sx, sy);
+        Drag::Prompt {
+            sx,
+            sy,
+            ix,
+            iy,
+            boxing: false,
+            cx: ix,
+            cy: iy,
+        }
+    } else {
+        return;
+    };
+    fx.push(Effect::Consumed);
+    s.view.drag = Some(drag);
+}
+
+fn pointer_move(s: &mut State, sx: f64, sy: f64, shift: bool, fx: &mut Vec<Effect>) {
+    match s.view.drag {
+        Some(Drag::Pan { x, y }) => {
+            s.view.view.ox += sx - x;
+            s.view.view.oy += sy - y;
+            s.view.drag = Some(Drag::Pan { x: sx, y: sy });
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Some(Drag::Prompt {
+            sx: x0,
+            sy: y0,
+            ix,
+            iy,
+            boxing,
+            ..
+        }) => {
+            let (cx, cy) = s.view.view.to_image(sx, sy);
+            let boxing = boxing || (sx - x0).hypot(sy - y0) > BOX_THRESHOLD_PX;
+            s.view.drag = Some(Drag::Prompt {
+                sx: x0,
+                sy: y0,
+                ix,
+                iy,
+                boxing,
+                cx,
+                cy,
+            });
+            fx.push(Effect::Render(Part::Canvas));
+        }
+        Some(Drag::Window {
+            sx: x0,
+            sy: y0,
+            start,
+        }) => {
+            let Some(range) = s.browse.as_ref().map(|b| b.info().value_range) else {
+                return;
+            };
+            preview_window(s, dragged_window(start, sx - x0, sy - y0, range), fx);
+            fx.push(Effect::Render(Part::VolumeControls));
+        }
+        None => hover(s, sx, sy, shift, fx),
+    }
+}
+
+/// Hover preview: the committed steps plus a click under the pointer; only the latest
+/// position is decoded (older ones are replaced while a decode runs).
+fn hover(s: &mut State, sx: f64, sy: f64, shift: bool, fx: &mut Vec<Effect>) {
+    if !s.view.hover {
+        return;
+    }
+    let (ix, iy) = s.view.view.to_image(sx, sy);
+    let Some((x, y)) = pixel(s, ix, iy) else {
+        return;
+    };
+    let inside = s
+        .scan
+        .image
+        .as_ref()
+        .is_some_and(|i| ix >= 0.0 && iy >= 0.0 && ix < i.width as f64 && iy < i.height as f64);
+    if !inside {
+        return;
+    }
+    let mut steps = s.session.history.steps().to_vec();
+    steps.push(Step {
+        action: Action::Point {
+            x,
+            y,
+            positive: !shift,
+        },
+        chosen: None,
+    });
+    fx.extend(s.link.decode(steps, true).map(Effect::Post));
+}
+
+/// Puts image `meta` on screen: no embedding yet, no mask, no preview. Prompts and ground
+/// truth are left to the caller.
+fn install_image(s: &mut State, meta: ImageMeta) {
+    s.scan.image = Some(meta);
+    s.link.embedding_ready = false;
+    s.session.clear_results();
+    if let Some(b) = s.browse.as_mut() {
+        b.preview_level = None;
+    }
+}
+
+/// The ground truth a share link brought, decoded at the image's size.
+fn take_pending_gt(s: &mut State, fx: &mut Vec<Effect>) -> Option<(String, GroundTruth)> {
+    let (width, height) = s.scan.image.as_ref().map(|i| (i.width, i.height))?;
+    let (id, bytes) = s.scan.pending_gt.take()?;
+    match GroundTruth::decode(&bytes, width, height) {
+        Ok(gt) => Some((id, gt)),
+        Err(e) => {
+            fx.push(Effect::Error(e));
+            None
+        }
+    }
+}
+
+fn ground_truth_file(s: &mut State, bytes: &[u8], fx: &mut Vec<Effect>) {
+    let is_volume_file = imaging::detect(bytes).is_ok_and(|f| f.is_volume());
+    if is_volume_file && s.browse.is_some() {
+        fx.push(Effect::Error(String::new()));
+        fx.push(Effect::status("Reading the label volume…"));
+        label_volume(s, bytes, fx);
+        return;
+    }
+    let Some((width, height)) = s.scan.image.as_ref().map(|i| (i.width, i.height)) else {
+        fx.push(Effect::Error(
+            "open the scan before its ground truth".into(),
+        ));
+        return;
+    };
+    match GroundTruth::decode(bytes, width, height) {
+        Ok(gt) => fx.push(Effect::UploadMask {
+            bytes: bytes.to_vec(),
+            gt,
+            purpose: MaskUse::Picture,
+        }),
+        Err(e) => fx.push(Effect::Error(e)),
+    }
+}
+
+fn mask_uploaded(
+    s: &mut State,
+    id: String,
+    gt: GroundTruth,
+    purpose: MaskUse,
+    fx: &mut Vec<Effect>,
+) {
+    let status = match purpose {
+        MaskUse::Picture => {
+            s.session.label = gt.label_for(s.session.history.steps());
+            s.session.gt = Some((id, gt));
+            // A picture ground truth belongs to the slice on screen, not to the volume.
+            if let Some(b) = s.browse.as_mut() {
+                b.label_volume = None;
+            }
+            "Ground truth loaded: the metrics follow every decode."
+        }
+        MaskUse::LabelSlice(key) => {
+            let current = s.slice_view().is_some_and(|v| v.key() == key);
+            if !current || s.session.gt.is_some() {
+                return;
+            }
+            let labels = gt.labels();
+            let kept = s
+                .session
+                .label
+                .filter(|l| labels.iter().any(|(v, _)| v == l));
+            s.session.label = kept.or_else(|| gt.label_for(s.session.history.steps()));
+            s.session.gt = Some((id, gt));
+            "Ground truth from the label volume: the metrics follow every decode."
+        }
+    };
+    fx.push(Effect::Render(Part::Labels));
+    results(s, fx);
+    fx.push(Effect::Render(Part::Canvas));
+    fx.push(Effect::status(status));
+}
+
+/// A label volume (NIfTI, NRRD, MetaImage, DICOM) as the ground truth of every slice: it
+/// must lie on the scan's grid; each slice's labels are cut as the scan's slice is and
+/// stored on the server as that slice's mask (so share links carry it).
+fn label_volume(s: &mut State, bytes: &[u8], fx: &mut Vec<Effect>) {
+    let Some(b) = s.browse.as_mut() else {
+        return;
+    };
+    let labels = imaging::decode_labels(bytes, &imaging::Limits::default())
+        .map_err(|e| format!("the label volume: {e}"))
+        .and_then(|labels| check_label_grid(&b.volume.info, &labels).map(|()| labels));
+    let labels = match labels {
+        Ok(labels) => labels,
+        Err(e) => {
+            fx.push(Effect::Error(e));
+            return;
+        }
+    };
+    b.label_volume = Some(labels);
+    for memory in b.volume.memories_mut() {
+        memory.gt = None;
+    }
+    let key = b.volume.shown_view().map(SliceView::key);
+    s.session.gt = None;
+    s.session.label = None;
+    fx.push(Effect::Error(String::new()));
+    fx.push(Effect::Render(Part::Labels));
+    results(s, fx);
+    fx.push(Effect::Render(Part::Canvas));
+    if let Some(key) = key {
+        label_ground_truth(s, key, fx);
+    }
+}
+
+/// Cuts slice `key` of the label volume and has it stored as that slice's ground truth.
+fn label_ground_truth(s: &mut State, key: crate::volume::SliceKey, fx: &mut Vec<Effect>) {
+    let Some(labels) = s.browse.as_ref().and_then(|b| b.label_volume.as_ref()) else {
+        return;
+    };
+    let png = match label_slice_png(labels, key.0, key.1) {
+        Err(e) => return fx.push(Effect::Error(e)),
+        Ok(None) => return fx.push(Effect::status("No labelled voxel on this slice.")),
+        Ok(Some(png)) => png,
+    };
+    let Some((width, height)) = s.scan.image.as_ref().map(|i| (i.width, i.height)) else {
+        return;
+    };
+    match GroundTruth::decode(&png, width, height) {
+        Ok(gt) => fx.push(Effect::UploadMask {
+            bytes: png,
+            gt,
+            purpose: MaskUse::LabelSlice(key),
+        }),
+        Err(e) => fx.push(Effect::Error(e)),
+    }
+}
+
+// --- volumes
+
+fn same_volume(s: &State, view: &SliceView) -> bool {
+    s.browse
+        .as_ref()
+        .is_some_and(|b| b.info().id == view.volume)
+}
+
+/// Starts browsing `info` at `view` (a share link's), else at its first view.
+fn open_volume(s: &mut State, info: VolumeInfo, view: Option<SliceView>, fx: &mut Vec<Effect>) {
+    let wanted = view.unwrap_or_else(|| info.initial_view());
+    let volume = VolumeState::new(info.clone(), wanted).unwrap_or_else(|e| {
+        fx.push(Effect::Error(format!(
+            "this link's slice cannot be shown: {e}"
+        )));
+        // Its prompts and ground truth belong to that slice, not to the first one.
+        s.scan.link_steps = None;
+        s.scan.pending_gt = None;
+        s.scan.expected_image = None;
+        s.session.label = None;
+        VolumeState::new(info.clone(), info.initial_view())
+            .expect("the first view lies inside the volume")
+    });
+    s.browse = Some(Browse::new(volume));
+    s.scan.image = None;
+    s.session.clear_results();
+    s.session.history = History::default();
+    s.session.gt = None;
+    s.session.chart.clear();
+    s.link.embedding_ready = false;
+    fx.push(Effect::VolumePanel(true));
+    fx.push(Effect::status("Cutting the slice…"));
+    fx.push(Effect::Render(Part::VolumeControls));
+    results(s, fx);
+    fx.push(Effect::Render(Part::Canvas));
+    fetch_next(s, fx);
+}
+
+/// Leaves volume mode (a 2-D scan was opened).
+fn close_volume(s: &mut State, fx: &mut Vec<Effect>) {
+    s.browse = None;
+    fx.push(Effect::VolumePanel(false));
+}
+
+/// Fetches the target slice unless it is shown or being fetched.
+fn fetch_next(s: &mut State, fx: &mut Vec<Effect>) {
+    if let Some(view) = s.browse.as_mut().and_then(|b| b.volume.next_fetch()) {
+        fx.push(Effect::FetchSlice(view));
+    }
+}
+
+/// A fetched slice goes on screen; on a new slice, the old one's prompts and ground truth
+/// are put aside and the new one's brought back.
+fn arrive(
+    s: &mut State,
+    view: SliceView,
+    slice: SliceInfo,
+    width: usize,
+    height: usize,
+    fx: &mut Vec<Effect>,
+) {
+    let key = view.key();
+    let old_size = s.scan.image.as_ref().map(|i| (i.width, i.height));
+    let Some(b) = s.browse.as_mut() else {
+        return;
+    };
+    let arrival = b.volume.arrived(view, slice.clone());
+    if let Some(expected) = s.scan.expected_image.take()
+        && expected != slice.id
+    {
+        fx.push(Effect::Error(
+            "this link's slice renders to another image on this server (another version?); its mask may differ".into(),
+        ));
+    }
+    let mut needs_labels = false;
+    if let Arrival::NewSlice { previous } = arrival {
+        let session = &mut s.session;
+        let current = SliceMemory {
+            history: std::mem::take(&mut session.history),
+            gt: session.gt.take(),
+            label: session.label,
+            chart: std::mem::take(&mut session.chart),
+        };
+        if let Some(previous) = previous {
+            b.volume.remember(previous, current);
+        }
+        match b.volume.recall(key) {
+            Some(memory) => {
+                needs_labels = memory.gt.is_none() && b.label_volume.is_some();
+                session.history = memory.history;
+                session.gt = memory.gt;
+                session.label = memory
+                    .label
+                    .or(if needs_labels { session.label } else { None });
+                session.chart = memory.chart;
+            }
+            None if previous.is_none() => {
+                // The first slice: a share link's prompts, ground truth and object.
+                session.history =
+                    History::starting_at(s.scan.link_steps.take().unwrap_or_default());
+            }
+            None => {
+                // A slice not visited yet: no prompts; with a label volume, its labels
+                // (the object chosen so far is kept).
+                needs_labels = b.label_volume.is_some();
+                if !needs_labels {
+                    session.label = None;
+                }
+            }
+        }
+    }
+    let settled = b.volume.settled();
+    install_image(
+        s,
+        ImageMeta {
+            id: slice.id,
+            width,
+            height,
+        },
+    );
+    if s.scan.pending_gt.is_some() {
+        s.session.gt = take_pending_gt(s, fx);
+    }
+    if old_size != Some((width, height)) {
+        fx.push(Effect::Fit);
+    }
+    fx.push(Effect::Render(Part::Labels));
+    results(s, fx);
+    fx.push(Effect::Render(Part::VolumeControls));
+    fx.push(Effect::Render(Part::Canvas));
+    if needs_labels {
+        label_ground_truth(s, key, fx);
+    }
+    if settled {
+        fx.push(Effect::status(
+            "Slice shown; its embedding follows when it stays put.",
+        ));
+        if let Some(b) = &s.browse {
+            fx.push(Effect::Settle {
+                generation: b.volume.generation(),
+            });
+        }
+    }
+}
+
+/// Applies a change of the wanted view; previews a window change and fetches.
+fn change(
+    s: &mut State,
+    f: impl FnOnce(&mut VolumeState<SliceMemory>) -> bool,
+    fx: &mut Vec<Effect>,
+) {
+    let changed = s.browse.as_mut().is_some_and(|b| f(&mut b.volume));
+    if !changed {
+        fx.push(Effect::Render(Part::VolumeControls));
+        return;
+    }
+    if let Some(level) = s.browse.as_ref().and_then(Browse::window_to_preview) {
+        preview_window(s, level, fx);
+    }
+    fx.push(Effect::Render(Part::VolumeControls));
+    fetch_next(s, fx);
+}
+
+/// Shows the slice on screen as `wanted` would render it, at once (the page remaps the
+/// slice's own pixels); the server's rendering replaces it when it arrives.
+fn preview_window(s: &mut State, wanted: WindowLevel, fx: &mut Vec<Effect>) {
+    if s.scan.image.is_some()
+        && let Some(b) = s.browse.as_mut()
+    {
+        b.preview(wanted);
+    }
+    fx.push(Effect::Render(Part::Canvas));
+}
+
+/// The end of a Ctrl+drag: the previewed window is asked of the server.
+fn drag_end(s: &mut State, start: WindowLevel, fx: &mut Vec<Effect>) {
+    let level = s.browse.as_ref().and_then(|b| b.preview_level);
+    if let Some(level) = level.filter(|l| *l != start) {
+        change(s, |v| v.set_window(Window::Manual(level)), fx);
+    }
+}
+
+// --- teaching
+
+/// Follows the class: opens its current case if it is not on screen (the answer part
+/// comes once it is, [`Message::CaseOpened`]).
+fn follow(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(class) = s.class.as_mut() else {
+        return;
+    };
+    let current = class.state.current;
+    let Some(case) = class.room.cases.get(current).cloned() else {
+        return;
+    };
+    fx.push(Effect::Render(Part::ClassProgress));
+    if class.shown != Some(current) {
+        class.shown = Some(current);
+        class.answer_shown = false;
+        class.posted = None;
+        fx.push(Effect::OpenCase(Box::new(case)));
+    } else {
+        answer(s, fx);
+    }
+}
+
+/// Shows the current case's answer once revealed (always to the instructor); a newly
+/// revealed answer runs the paper protocol.
+fn answer(s: &mut State, fx: &mut Vec<Effect>) {
+    let Some(class) = s.class.as_mut() else {
+        return;
+    };
+    let revealed = class.revealed();
+    let show_answer = revealed || class.role == Role::Instructor;
+    let newly = revealed && !class.answer_shown;
+    class.answer_shown = show_answer;
+    let has_gt = class
+        .room
+        .cases
+        .get(class.state.current)
+        .is_some_and(|c| c.gt.is_some());
+    fx.push(Effect::AnswerControls(show_answer));
+    fx.push(Effect::Render(Part::ClassResults));
+    if newly && has_gt {
+        if s.session.label.is_some() {
+            paper_protocol(s, fx);
+        } else {
+            fx.push(Effect::Text {
+                id: "paper-result",
+                text:
+                    "Answer revealed: pick the object under Ground truth, then Paper protocol (P)."
+                        .into(),
+            });
+        }
+    }
+}
