@@ -9,7 +9,9 @@
 
 mod browse;
 mod class;
+mod flow;
 mod link;
+mod scans;
 mod session;
 mod update;
 mod view;
