@@ -3,7 +3,8 @@
 //! WebGPU, or on Burn's CPU backend in wasm when the browser has no WebGPU adapter.
 //!
 //! The modules without browser APIs ([`protocol`], [`history`], [`link`], [`deck_edit`],
-//! [`ground_truth`], [`record`], [`volume`]) build and are tested natively; [`ui`] exists on
+//! [`ground_truth`], [`record`], [`volume`], and [`state`]: the page's state, messages and
+//! `update`) build and are tested natively; [`ui`] exists on
 //! `wasm32` only, and `worker` on `wasm32` with the `worker` feature (the page builds
 //! without it, so it carries no model backend). The viewer has no model code of its own.
 
@@ -16,6 +17,7 @@ pub mod history;
 pub mod link;
 pub mod protocol;
 pub mod record;
+pub mod state;
 pub mod volume;
 
 #[cfg(target_arch = "wasm32")]

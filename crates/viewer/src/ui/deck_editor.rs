@@ -1,55 +1,56 @@
 //! The deck panel's case list: the chosen deck's cases with up / down / remove buttons and
-//! "Save deck", which replaces the stored deck's cases (`PUT /api/v1/decks/{id}`).
-
-use std::cell::RefCell;
+//! "Save deck", which replaces the stored deck's cases (`PUT /api/v1/decks/{id}`). The
+//! list being edited is [`crate::state::State::deck`].
 
 use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlSelectElement};
+use web_sys::{Element, HtmlOptionElement, HtmlSelectElement};
 
 use crate::deck_edit::{CaseEdit, DeckEdit};
-use crate::ui::classroom::call;
-use crate::ui::dom::{by_id, document, listen, set_text, show_error, window};
-
-thread_local! {
-    static EDITING: RefCell<Option<DeckEdit>> = const { RefCell::new(None) };
-}
+use crate::state::Message;
+use crate::ui::commands::call;
+use crate::ui::dom::{by_id, listen, set_text, show_error, window};
+use crate::ui::page::{Shared, dispatch};
 
 /// Wires the case list's buttons and "Save deck".
-pub fn wire() {
-    listen::<web_sys::Event>(&by_id::<Element>("deck-cases"), "click", |event| {
-        let Some(button) = event
-            .target()
-            .and_then(|t| t.dyn_into::<Element>().ok())
-            .and_then(|e| e.closest("button").ok().flatten())
-        else {
-            return;
-        };
-        let edit = button
-            .get_attribute("data-edit")
-            .as_deref()
-            .and_then(CaseEdit::parse);
-        let index = button
-            .get_attribute("data-index")
-            .and_then(|i| i.parse::<usize>().ok());
-        if let (Some(edit), Some(index)) = (edit, index) {
-            let applied =
-                EDITING.with_borrow_mut(|d| d.as_mut().is_some_and(|d| d.apply(index, edit)));
-            if applied {
-                set_text("deck-status", "");
-                render();
+pub fn wire(page: &Shared) {
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&by_id::<Element>("deck-cases"), "click", move |event| {
+            let Some(button) = event
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|e| e.closest("button").ok().flatten())
+            else {
+                return;
+            };
+            let edit = button
+                .get_attribute("data-edit")
+                .as_deref()
+                .and_then(CaseEdit::parse);
+            let index = button
+                .get_attribute("data-index")
+                .and_then(|i| i.parse::<usize>().ok());
+            if let (Some(edit), Some(index)) = (edit, index) {
+                dispatch(&page, Message::DeckEdited { index, edit });
             }
-        }
-    });
-    listen::<web_sys::Event>(&by_id::<Element>("deck-save"), "click", |_| {
-        wasm_bindgen_futures::spawn_local(save());
-    });
-    listen::<web_sys::Event>(&by_id::<Element>("deck"), "change", |_| {
-        // Unsaved edits are dropped only when the teacher says so.
-        let unsaved = EDITING.with_borrow(|d| {
-            d.as_ref()
-                .filter(|d| d.dirty)
-                .map(|d| (d.id.clone(), d.title.clone()))
         });
+    }
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&by_id::<Element>("deck-save"), "click", move |_| {
+            wasm_bindgen_futures::spawn_local(save(page.clone()));
+        });
+    }
+    let page = page.clone();
+    listen::<web_sys::Event>(&by_id::<Element>("deck"), "change", move |_| {
+        // Unsaved edits are dropped only when the teacher says so.
+        let unsaved = page
+            .state
+            .borrow()
+            .deck
+            .as_ref()
+            .filter(|d| d.dirty)
+            .map(|d| (d.id.clone(), d.title.clone()));
         if let Some((id, title)) = unsaved {
             let discard = window()
                 .confirm_with_message(&format!(
@@ -61,12 +62,12 @@ pub fn wire() {
                 return;
             }
         }
-        wasm_bindgen_futures::spawn_local(load());
+        wasm_bindgen_futures::spawn_local(load(page.clone()));
     });
 }
 
 /// Shows the cases of the deck chosen in the selector (none for "New deck…").
-pub async fn load() {
+pub async fn load(page: Shared) {
     let deck: String = by_id::<HtmlSelectElement>("deck").value();
     let loaded = if deck.is_empty() {
         None
@@ -83,62 +84,44 @@ pub async fn load() {
             }
         }
     };
-    EDITING.with_borrow_mut(|d| *d = loaded);
-    render();
+    dispatch(&page, Message::DeckLoaded(loaded));
 }
 
-fn render() {
-    let list: HtmlElement = by_id("deck-cases");
-    list.set_inner_html("");
-    let (titles, dirty) = EDITING.with_borrow(|d| match d {
-        Some(d) => (d.titles(), d.dirty),
-        None => (Vec::new(), false),
-    });
-    let last = titles.len().saturating_sub(1);
-    for (i, title) in titles.iter().enumerate() {
-        let Ok(item) = document().create_element("li") else {
-            return;
-        };
-        let Ok(label) = document().create_element("span") else {
-            return;
-        };
-        label.set_text_content(Some(title));
-        let _ = item.append_child(&label);
-        for (edit, text, name, disabled) in [
-            ("up", "↑", "Move up", i == 0),
-            ("down", "↓", "Move down", i == last),
-            ("remove", "✕", "Remove from the deck", false),
-        ] {
-            let Ok(button) = document().create_element("button") else {
-                return;
-            };
-            button.set_text_content(Some(text));
-            let _ = button.set_attribute("data-edit", edit);
-            let _ = button.set_attribute("data-index", &i.to_string());
-            let _ = button.set_attribute("title", &format!("{name}: {title}"));
-            let _ = button.set_attribute("aria-label", &format!("{name}: {title}"));
-            button
-                .unchecked_ref::<HtmlButtonElement>()
-                .set_disabled(disabled);
-            let _ = item.append_child(&button);
-        }
-        let _ = list.append_child(&item);
+/// Refills the deck selector, selecting `select` (else keeping the choice), and shows the
+/// chosen deck's cases.
+pub async fn fill_decks(page: Shared, select: Option<String>) {
+    let Ok(bytes) = call("GET", "/api/v1/decks", None).await else {
+        return;
+    };
+    let Ok(list) = serde_json::from_slice::<api::DeckList>(&bytes) else {
+        return;
+    };
+    let element: HtmlSelectElement = by_id("deck");
+    let keep = select.unwrap_or_else(|| element.value());
+    element.set_inner_html("");
+    if let Ok(option) = HtmlOptionElement::new_with_text_and_value("New deck…", "") {
+        element.add_with_html_option_element(&option).ok();
     }
-    list.set_hidden(titles.is_empty() && !dirty);
-    let save: HtmlButtonElement = by_id("deck-save");
-    save.set_hidden(!dirty);
+    for deck in list.decks {
+        let text = format!("{} ({} cases)", deck.title, deck.cases);
+        if let Ok(option) = HtmlOptionElement::new_with_text_and_value(&text, &deck.id) {
+            option.set_selected(deck.id == keep);
+            element.add_with_html_option_element(&option).ok();
+        }
+    }
+    load(page).await;
 }
 
 /// "Save deck": the edited case list replaces the stored one.
-async fn save() {
-    let Some(deck) = EDITING.with_borrow(|d| d.clone()) else {
+async fn save(page: Shared) {
+    let Some(deck) = page.state.borrow().deck.clone() else {
         return;
     };
     let body = deck.to_input().to_string();
     match call("PUT", &format!("/api/v1/decks/{}", deck.id), Some(body)).await {
         Ok(_) => {
             // Reloads the list (clean) with the selector.
-            crate::ui::classroom::fill_decks(Some(deck.id)).await;
+            fill_decks(page, Some(deck.id)).await;
             set_text("deck-status", "Saved the deck.");
         }
         Err(e) => show_error(&format!("save deck: {e}")),

@@ -87,3 +87,13 @@ pub fn error_text() -> String {
         banner.text_content().unwrap_or_default()
     }
 }
+
+/// The bytes of the file chosen in `<input type=file id=input_id>`, if any.
+pub async fn file_bytes(input_id: &str) -> Option<Vec<u8>> {
+    let input: web_sys::HtmlInputElement = by_id(input_id);
+    let file = input.files()?.get(0)?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+}

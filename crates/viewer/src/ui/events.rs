@@ -1,76 +1,71 @@
-//! Mouse, keyboard and control events.
+//! Mouse, keyboard and control events, turned into [`Message`]s.
 
-use ::api::Action;
 use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
     EventTarget, HtmlCanvasElement, HtmlElement, HtmlInputElement, HtmlSelectElement,
     KeyboardEvent, MouseEvent, WheelEvent,
 };
 
-use crate::ground_truth::GroundTruth;
-use crate::js::{describe, get_bytes};
-use crate::protocol::Request;
-use crate::ui::api::{self, Scan};
-use crate::ui::app::{self, Drag, Shared, commit, redraw, with};
-use crate::ui::dom::{by_id, listen, set_text, show_error, window};
-use crate::ui::slices;
-
-/// Screen distance (px) within which a click hits an existing point.
-const HIT_RADIUS_PX: f64 = 8.0;
-/// Screen distance (px) a press must move to become a box.
-const BOX_THRESHOLD_PX: f64 = 4.0;
+use crate::js::describe;
+use crate::state::{Effect, Message, VolumeEdit};
+use crate::ui::commands;
+use crate::ui::dom::{by_id, download, file_bytes, listen, set_text, show_error, window};
+use crate::ui::page::{Shared, dispatch, perform, run, run_update, start_decoder};
+use crate::volume::{Axis, Window};
 
 fn target(id: &str) -> EventTarget {
     by_id::<EventTarget>(id)
 }
 
-fn on_click(app: &Shared, id: &str, f: impl Fn(&Shared) + 'static) {
-    let app = app.clone();
-    listen::<web_sys::Event>(&target(id), "click", move |_| f(&app));
-}
-
-/// Runs an edit of the steps, then decodes.
-fn edit(app: &Shared, f: impl FnOnce(&mut crate::history::History)) {
-    with(app, |a| f(&mut a.history));
-    commit(app);
-}
-
-/// Clamps an image position to a pixel index inside the image.
-fn pixel(app: &Shared, x: f64, y: f64) -> Option<(f64, f64)> {
-    let a = app.borrow();
-    let image = a.image.as_ref()?;
-    let clamp = |v: f64, n: usize| v.floor().clamp(0.0, n as f64 - 1.0);
-    Some((clamp(x, image.width), clamp(y, image.height)))
-}
-
-/// Wires every control.
-pub fn wire(app: &Shared) {
-    wire_canvas(app);
-    wire_keys(app);
-    wire_space_release(app);
-    wire_files(app);
-    slices::wire(app);
-    crate::ui::classroom::wire(app);
-    on_click(app, "undo", undo);
-    on_click(app, "redo", redo);
-    on_click(app, "clear", |app| edit(app, |h| h.clear()));
-    on_click(app, "fit", |app| {
-        app::fit(app);
-        redraw(app);
+/// Dispatches the message `f` makes of an event of `kind` on element `id`.
+fn on(page: &Shared, id: &str, kind: &str, f: impl Fn() -> Option<Message> + 'static) {
+    let page = page.clone();
+    listen::<web_sys::Event>(&target(id), kind, move |_| {
+        if let Some(message) = f() {
+            dispatch(&page, message);
+        }
     });
-    on_click(app, "paper", paper_protocol);
-    on_click(app, "download-mask", app::download_mask);
-    on_click(app, "download-json", app::download_record);
-    on_click(app, "copy-link", copy_link);
-    on_click(app, "help-open", |_| {
+}
+
+/// Wires every control of the viewer (the class and deck panels: `ui::classroom`).
+pub fn wire(page: &Shared) {
+    wire_canvas(page);
+    wire_keys(page);
+    wire_files(page);
+    wire_volume(page);
+    on(page, "undo", "click", || Some(Message::Undo));
+    on(page, "redo", "click", || Some(Message::Redo));
+    on(page, "clear", "click", || Some(Message::Clear));
+    on(page, "paper", "click", || Some(Message::PaperProtocol));
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&target("fit"), "click", move |_| {
+            perform(&page, vec![Effect::Fit]);
+        });
+    }
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&target("download-mask"), "click", move |_| {
+            download_mask(&page)
+        });
+    }
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&target("download-json"), "click", move |_| {
+            download_record(&page)
+        });
+    }
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&target("copy-link"), "click", move |_| copy_link(&page));
+    }
+    listen::<web_sys::Event>(&target("help-open"), "click", |_| {
         by_id::<web_sys::HtmlDialogElement>("help")
             .show_modal()
             .ok();
     });
     {
-        let app = app.clone();
+        let page = page.clone();
         listen::<web_sys::Event>(&target("candidates"), "click", move |e| {
             let id = e
                 .target()
@@ -78,386 +73,251 @@ pub fn wire(app: &Shared) {
                 .map(|el| el.id())
                 .unwrap_or_default();
             if let Some(i) = id.strip_prefix("candidate-").and_then(|i| i.parse().ok()) {
-                choose(&app, i);
+                dispatch(&page, Message::Choose(i));
             }
         });
     }
+    on(page, "opacity", "input", || {
+        let v = by_id::<HtmlInputElement>("opacity").value_as_number();
+        Some(Message::Opacity(v / 100.0))
+    });
+    on(page, "errors", "change", || {
+        Some(Message::ShowErrors(
+            by_id::<HtmlInputElement>("errors").checked(),
+        ))
+    });
+    on(page, "hover", "change", || {
+        Some(Message::Hover(by_id::<HtmlInputElement>("hover").checked()))
+    });
     {
-        let app = app.clone();
-        listen::<web_sys::Event>(&target("opacity"), "input", move |_| {
-            let v = by_id::<HtmlInputElement>("opacity").value_as_number();
-            with(&app, |a| a.opacity = (v / 100.0).clamp(0.0, 1.0));
-            redraw(&app);
-        });
-    }
-    {
-        let app = app.clone();
-        listen::<web_sys::Event>(&target("errors"), "change", move |_| {
-            let on = by_id::<HtmlInputElement>("errors").checked();
-            with(&app, |a| a.show_errors = on);
-            app::rebuild_overlay(&app);
-        });
-    }
-    {
-        let app = app.clone();
-        listen::<web_sys::Event>(&target("hover"), "change", move |_| {
-            let on = by_id::<HtmlInputElement>("hover").checked();
-            with(&app, |a| {
-                a.hover = on;
-                a.preview = None;
-            });
-            redraw(&app);
-        });
-    }
-    {
-        let app = app.clone();
+        let page = page.clone();
         listen::<web_sys::Event>(&target("model"), "change", move |_| {
             let model = by_id::<HtmlSelectElement>("model").value();
-            app::start_decoder(&app, &model);
+            start_decoder(&page, &model);
         });
     }
+    on(page, "gt-label", "change", || {
+        let value = by_id::<HtmlSelectElement>("gt-label").value();
+        Some(Message::Label(value.parse().ok()))
+    });
     {
-        let app = app.clone();
-        listen::<web_sys::Event>(&target("gt-label"), "change", move |_| {
-            let value = by_id::<HtmlSelectElement>("gt-label").value();
-            with(&app, |a| a.label = value.parse().ok());
-            app::update_results(&app);
-            app::rebuild_overlay(&app);
-        });
-    }
-    {
-        let app = app.clone();
+        let page = page.clone();
         listen::<web_sys::Event>(&target("demo"), "change", move |_| {
             let index: Option<usize> = by_id::<HtmlSelectElement>("demo").value().parse().ok();
             if let Some(index) = index {
-                let app = app.clone();
-                spawn_local(async move { open_demo(&app, index).await });
+                run(&page, commands::open_demo(index));
             }
         });
     }
     {
-        let app = app.clone();
-        listen::<web_sys::Event>(&window().into(), "resize", move |_| redraw(&app));
-    }
-    expose_hooks(app);
-}
-
-fn undo(app: &Shared) {
-    if with(app, |a| a.history.undo()) {
-        commit(app);
+        let page = page.clone();
+        listen::<web_sys::Event>(&window().into(), "resize", move |_| {
+            dispatch(&page, Message::Resized)
+        });
     }
 }
 
-fn redo(app: &Shared) {
-    if with(app, |a| a.history.redo()) {
-        commit(app);
+/// Dispatches `message` for a DOM event; prevents the browser's default when `update`
+/// handled the event.
+fn handle(page: &Shared, event: &web_sys::Event, message: Message) {
+    let effects = run_update(page, message);
+    if effects.iter().any(|e| matches!(e, Effect::Consumed)) {
+        event.prevent_default();
     }
+    perform(page, effects);
 }
 
-fn choose(app: &Shared, index: usize) {
-    let ok = with(app, |a| {
-        a.shown.as_ref().is_some_and(|s| index < s.masks.len()) && !a.history.steps().is_empty()
-    });
-    if ok {
-        edit(app, |h| h.choose(index));
-    }
-}
-
-fn wire_canvas(app: &Shared) {
+fn wire_canvas(page: &Shared) {
     let canvas: HtmlCanvasElement = by_id("view");
     let at = |e: &MouseEvent| (e.offset_x() as f64, e.offset_y() as f64);
-    {
-        let app = app.clone();
-        listen::<MouseEvent>(&canvas.clone().into(), "mousedown", move |e| {
-            let (sx, sy) = at(&e);
-            let pan = e.button() == 1 || app.borrow().space_down;
-            // Ctrl+drag on a volume slice: window width (↔) and level (↕).
-            let window = (e.button() == 0 && (e.ctrl_key() || e.meta_key()))
-                .then(|| slices::drag_start(&app))
-                .flatten();
-            let drag = if pan {
-                Drag::Pan { x: sx, y: sy }
-            } else if let Some(start) = window {
-                Drag::Window { sx, sy, start }
-            } else if e.button() == 0 {
-                let (ix, iy) = app.borrow().view.to_image(sx, sy);
-                Drag::Prompt {
-                    sx,
-                    sy,
-                    ix,
-                    iy,
-                    boxing: false,
-                    cx: ix,
-                    cy: iy,
-                }
-            } else {
-                return;
-            };
-            e.prevent_default();
-            with(&app, |a| a.drag = Some(drag));
+    let listen_mouse = |kind: &str, f: fn(&MouseEvent, (f64, f64)) -> Message| {
+        let page = page.clone();
+        listen::<MouseEvent>(&canvas.clone().into(), kind, move |e| {
+            handle(&page, &e, f(&e, at(&e)));
         });
-    }
+    };
+    listen_mouse("mousedown", |e, (sx, sy)| Message::PointerDown {
+        sx,
+        sy,
+        button: e.button(),
+        ctrl: e.ctrl_key() || e.meta_key(),
+    });
+    listen_mouse("mousemove", |e, (sx, sy)| Message::PointerMove {
+        sx,
+        sy,
+        shift: e.shift_key(),
+    });
+    listen_mouse("mouseup", |e, _| Message::PointerUp {
+        shift: e.shift_key(),
+    });
+    listen_mouse("mouseleave", |_, _| Message::PointerLeave);
     {
-        let app = app.clone();
-        listen::<MouseEvent>(&canvas.clone().into(), "mousemove", move |e| {
-            let (sx, sy) = at(&e);
-            let drag = app.borrow().drag;
-            match drag {
-                Some(Drag::Pan { x, y }) => {
-                    with(&app, |a| {
-                        a.view.ox += sx - x;
-                        a.view.oy += sy - y;
-                        a.drag = Some(Drag::Pan { x: sx, y: sy });
-                    });
-                    redraw(&app);
-                }
-                Some(Drag::Prompt {
-                    sx: x0,
-                    sy: y0,
-                    ix,
-                    iy,
-                    boxing,
-                    ..
-                }) => {
-                    let (cx, cy) = app.borrow().view.to_image(sx, sy);
-                    let boxing = boxing || (sx - x0).hypot(sy - y0) > BOX_THRESHOLD_PX;
-                    with(&app, |a| {
-                        a.drag = Some(Drag::Prompt {
-                            sx: x0,
-                            sy: y0,
-                            ix,
-                            iy,
-                            boxing,
-                            cx,
-                            cy,
-                        })
-                    });
-                    redraw(&app);
-                }
-                Some(Drag::Window {
-                    sx: x0,
-                    sy: y0,
-                    start,
-                }) => {
-                    slices::drag_to(&app, start, sx - x0, sy - y0);
-                }
-                None => hover(&app, sx, sy, e.shift_key()),
-            }
-        });
-    }
-    {
-        let app = app.clone();
-        listen::<MouseEvent>(&canvas.clone().into(), "mouseup", move |e| {
-            let Some(drag) = with(&app, |a| a.drag.take()) else {
-                return;
-            };
-            if let Drag::Window { start, .. } = drag {
-                slices::drag_end(&app, start);
-                return;
-            }
-            if let Drag::Prompt {
-                ix,
-                iy,
-                boxing,
-                cx,
-                cy,
-                ..
-            } = drag
-            {
-                if boxing {
-                    add_box(&app, [ix, iy, cx, cy]);
-                } else {
-                    click(&app, ix, iy, !e.shift_key());
-                }
-            }
-            redraw(&app);
-        });
-    }
-    {
-        let app = app.clone();
-        listen::<MouseEvent>(&canvas.clone().into(), "mouseleave", move |_| {
-            let drag = with(&app, |a| {
-                a.preview = None;
-                a.drag.take()
-            });
-            if let Some(Drag::Window { start, .. }) = drag {
-                slices::drag_end(&app, start);
-            }
-            redraw(&app);
-        });
-    }
-    {
-        let app = app.clone();
+        let page = page.clone();
         listen::<MouseEvent>(&canvas.clone().into(), "contextmenu", move |e| {
             e.prevent_default();
-            if e.ctrl_key() && slices::active(&app) {
-                // macOS reports Ctrl+click as a context menu: it starts a window drag.
-                return;
-            }
-            let (ix, iy) = app.borrow().view.to_image(at(&e).0, at(&e).1);
-            click(&app, ix, iy, false);
+            let (sx, sy) = at(&e);
+            dispatch(
+                &page,
+                Message::ContextMenu {
+                    sx,
+                    sy,
+                    ctrl: e.ctrl_key(),
+                },
+            );
         });
     }
     {
-        let app = app.clone();
+        let page = page.clone();
         listen::<WheelEvent>(&canvas.into(), "wheel", move |e| {
             e.prevent_default();
-            let factor = (-e.delta_y() * 0.0015).exp();
-            with(&app, |a| {
-                a.view
-                    .zoom_at(e.offset_x() as f64, e.offset_y() as f64, factor)
-            });
-            redraw(&app);
+            dispatch(
+                &page,
+                Message::Wheel {
+                    sx: e.offset_x() as f64,
+                    sy: e.offset_y() as f64,
+                    delta_y: e.delta_y(),
+                },
+            );
         });
     }
 }
 
-/// A click: delete the point under it, else add a point.
-fn click(app: &Shared, ix: f64, iy: f64, positive: bool) {
-    let radius = HIT_RADIUS_PX / app.borrow().view.scale;
-    let hit = app.borrow().history.point_near(ix - 0.5, iy - 0.5, radius);
-    if let Some(index) = hit {
-        edit(app, |h| h.remove(index));
-        return;
+fn wire_keys(page: &Shared) {
+    {
+        let page = page.clone();
+        listen::<KeyboardEvent>(&window().into(), "keydown", move |e| {
+            let typing = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+                .is_some_and(|el| {
+                    matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                });
+            if !typing && let Some(message) = key_message(&page, &e) {
+                handle(&page, &e, message);
+            }
+        });
     }
-    if let Some((x, y)) = pixel(app, ix, iy) {
-        edit(app, |h| h.push(Action::Point { x, y, positive }));
-    }
-}
-
-fn add_box(app: &Shared, corners: [f64; 4]) {
-    let (Some((x0, y0)), Some((x1, y1))) = (
-        pixel(app, corners[0].min(corners[2]), corners[1].min(corners[3])),
-        pixel(app, corners[0].max(corners[2]), corners[1].max(corners[3])),
-    ) else {
-        return;
-    };
-    edit(app, |h| h.push(Action::Box { x0, y0, x1, y1 }));
-}
-
-/// Hover preview: the committed steps plus a click under the pointer; only the latest
-/// position is decoded (older ones are replaced while a decode runs).
-fn hover(app: &Shared, sx: f64, sy: f64, shift: bool) {
-    if !app.borrow().hover {
-        return;
-    }
-    let (ix, iy) = app.borrow().view.to_image(sx, sy);
-    let Some((x, y)) = pixel(app, ix, iy) else {
-        return;
-    };
-    let inside = {
-        let a = app.borrow();
-        a.image
-            .as_ref()
-            .is_some_and(|i| ix >= 0.0 && iy >= 0.0 && ix < i.width as f64 && iy < i.height as f64)
-    };
-    if !inside {
-        return;
-    }
-    let mut steps = app.borrow().history.steps().to_vec();
-    steps.push(::api::Step {
-        action: Action::Point {
-            x,
-            y,
-            positive: !shift,
-        },
-        chosen: None,
-    });
-    app::send_decode(app, steps, true);
-}
-
-fn wire_keys(app: &Shared) {
-    let app = app.clone();
-    listen::<KeyboardEvent>(&window().into(), "keydown", move |e| {
-        let typing = e
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlElement>().ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
-        if typing {
-            return;
-        }
-        let ctrl = e.ctrl_key() || e.meta_key();
-        let key = e.key();
-        match key.as_str() {
-            "z" | "Z" if ctrl && e.shift_key() => redo(&app),
-            "z" | "Z" if ctrl => undo(&app),
-            "y" if ctrl => redo(&app),
-            "1" | "2" | "3" => choose(&app, key.parse::<usize>().unwrap_or(1) - 1),
-            "c" => edit(&app, |h| h.clear()),
-            "f" if crate::ui::classroom::answer_visible() => {
-                let input: HtmlInputElement = by_id("errors");
-                input.set_checked(!input.checked());
-                with(&app, |a| a.show_errors = input.checked());
-                app::rebuild_overlay(&app);
-            }
-            "[" | "]" => {
-                let input: HtmlInputElement = by_id("opacity");
-                let step = if key == "]" { 10.0 } else { -10.0 };
-                let v = (input.value_as_number() + step).clamp(0.0, 100.0);
-                input.set_value_as_number(v);
-                with(&app, |a| a.opacity = v / 100.0);
-                redraw(&app);
-            }
-            "0" => {
-                app::fit(&app);
-                redraw(&app);
-            }
-            "p" => paper_protocol(&app),
-            "PageUp" | "PageDown" | "ArrowUp" | "ArrowDown" if slices::active(&app) => {
-                let size = if e.shift_key() { 10 } else { 1 };
-                let up = matches!(key.as_str(), "PageUp" | "ArrowUp");
-                slices::step(&app, if up { size } else { -size });
-                e.prevent_default();
-            }
-            "?" => {
-                by_id::<web_sys::HtmlDialogElement>("help")
-                    .show_modal()
-                    .ok();
-            }
-            " " => {
-                with(&app, |a| a.space_down = true);
-                e.prevent_default();
-            }
-            _ => {}
-        }
-    });
-}
-
-/// Releasing space ends panning mode.
-fn wire_space_release(app: &Shared) {
-    let app = app.clone();
+    // Releasing space ends panning mode.
+    let page = page.clone();
     listen::<KeyboardEvent>(&window().into(), "keyup", move |e| {
         if e.key() == " " {
-            with(&app, |a| a.space_down = false);
+            dispatch(&page, Message::Space(false));
         }
     });
 }
 
-/// The paper protocol on the chosen object (also run for a class when the instructor
-/// reveals a case).
-pub fn run_paper_protocol(app: &Shared) {
-    paper_protocol(app);
-}
-
-fn paper_protocol(app: &Shared) {
-    if !crate::ui::classroom::answer_visible() {
-        return;
-    }
-    let step = with(app, |a| {
-        let (_, gt) = a.gt.as_ref()?;
-        gt.paper_protocol(a.label?)
-    });
-    match step {
-        Some(step) => {
-            with(app, |a| a.paper_pending = true);
-            edit(app, |h| h.set(vec![step]));
+/// The message a key stands for (the keys that change controls set them first).
+fn key_message(page: &Shared, e: &KeyboardEvent) -> Option<Message> {
+    let ctrl = e.ctrl_key() || e.meta_key();
+    let key = e.key();
+    let (answer_visible, volume) = {
+        let s = page.state.borrow();
+        (s.answer_visible(), s.browse.is_some())
+    };
+    Some(match key.as_str() {
+        "z" | "Z" if ctrl && e.shift_key() => Message::Redo,
+        "z" | "Z" if ctrl => Message::Undo,
+        "y" if ctrl => Message::Redo,
+        "1" | "2" | "3" => Message::Choose(key.parse::<usize>().unwrap_or(1) - 1),
+        "c" => Message::Clear,
+        "f" if answer_visible => {
+            let input: HtmlInputElement = by_id("errors");
+            input.set_checked(!input.checked());
+            Message::ShowErrors(input.checked())
         }
-        None => show_error("paper protocol: upload a ground truth and pick an object first"),
+        "[" | "]" => {
+            let input: HtmlInputElement = by_id("opacity");
+            let step = if key == "]" { 10.0 } else { -10.0 };
+            let v = (input.value_as_number() + step).clamp(0.0, 100.0);
+            input.set_value_as_number(v);
+            Message::Opacity(v / 100.0)
+        }
+        "0" => {
+            perform(page, vec![Effect::Fit]);
+            return None;
+        }
+        "p" => Message::PaperProtocol,
+        "PageUp" | "PageDown" | "ArrowUp" | "ArrowDown" if volume => {
+            let size = if e.shift_key() { 10 } else { 1 };
+            let up = matches!(key.as_str(), "PageUp" | "ArrowUp");
+            e.prevent_default();
+            Message::Volume(VolumeEdit::Step(if up { size } else { -size }))
+        }
+        "?" => {
+            by_id::<web_sys::HtmlDialogElement>("help")
+                .show_modal()
+                .ok();
+            return None;
+        }
+        " " => {
+            e.prevent_default();
+            Message::Space(true)
+        }
+        _ => return None,
+    })
+}
+
+/// Wires the volume controls.
+fn wire_volume(page: &Shared) {
+    on(page, "axis", "change", || {
+        let value = by_id::<HtmlSelectElement>("axis").value();
+        let axis = value.parse::<Axis>().ok()?;
+        Some(Message::Volume(VolumeEdit::Axis(axis)))
+    });
+    on(page, "slice", "input", || {
+        let value = by_id::<HtmlInputElement>("slice").value_as_number();
+        (value.is_finite() && value >= 0.0)
+            .then_some(Message::Volume(VolumeEdit::Index(value as usize)))
+    });
+    on(page, "window", "change", || {
+        let value = by_id::<HtmlSelectElement>("window").value();
+        if value == "manual" {
+            return Some(manual_window());
+        }
+        let window = value.parse::<Window>().ok()?;
+        Some(Message::Volume(VolumeEdit::Window(window)))
+    });
+    for id in ["window-level", "window-width"] {
+        on(page, id, "change", || Some(manual_window()));
     }
 }
 
-fn copy_link(app: &Shared) {
-    let Some(link) = with(app, |a| app::share_link(a)) else {
+/// The level and width typed in, as a manual window.
+fn manual_window() -> Message {
+    Message::ManualWindow {
+        level: by_id::<HtmlInputElement>("window-level").value_as_number(),
+        width: by_id::<HtmlInputElement>("window-width").value_as_number(),
+    }
+}
+
+fn wire_files(page: &Shared) {
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&target("scan-file"), "change", move |_| {
+            run(&page, async {
+                match file_bytes("scan-file").await {
+                    Some(bytes) => commands::open_scan(bytes, None).await,
+                    None => commands::Outcome::default(),
+                }
+            });
+        });
+    }
+    {
+        let page = page.clone();
+        listen::<web_sys::Event>(&target("gt-file"), "change", move |_| {
+            run(&page, async {
+                let mut outcome = commands::Outcome::default();
+                if let Some(bytes) = file_bytes("gt-file").await {
+                    outcome.messages.push(Message::GroundTruthFile(bytes));
+                }
+                outcome
+            });
+        });
+    }
+}
+
+fn copy_link(page: &Shared) {
+    let Some(link) = share_link(&page.state.borrow()) else {
         show_error("nothing to share yet: open a scan first");
         return;
     };
@@ -467,193 +327,47 @@ fn copy_link(app: &Shared) {
     set_text("status", "Link copied.");
 }
 
-/// The bytes of the file chosen in `<input type=file id=input_id>`, if any.
-pub async fn file_bytes(input_id: &str) -> Option<Vec<u8>> {
-    let input: HtmlInputElement = by_id(input_id);
-    let file = input.files()?.get(0)?;
-    let buffer = JsFuture::from(file.array_buffer()).await.ok()?;
-    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+/// The full share link of the view on screen.
+pub fn share_link(state: &crate::state::State) -> Option<String> {
+    let location = window().location();
+    let base = format!("{}{}", location.origin().ok()?, location.pathname().ok()?);
+    Some(format!("{base}#{}", state.fragment()?))
 }
 
-fn wire_files(app: &Shared) {
-    {
-        let app = app.clone();
-        listen::<web_sys::Event>(&target("scan-file"), "change", move |_| {
-            let app = app.clone();
-            spawn_local(async move {
-                if let Some(bytes) = file_bytes("scan-file").await {
-                    open_scan(&app, &bytes, None).await;
-                }
-            });
-        });
-    }
-    {
-        let app = app.clone();
-        listen::<web_sys::Event>(&target("gt-file"), "change", move |_| {
-            let app = app.clone();
-            spawn_local(async move {
-                if let Some(bytes) = file_bytes("gt-file").await {
-                    open_ground_truth(&app, &bytes).await;
-                }
-            });
-        });
-    }
-}
-
-/// Uploads a scan (and optionally its ground truth) and shows it.
-async fn open_scan(app: &Shared, bytes: &[u8], mask: Option<Vec<u8>>) {
-    show_error("");
-    set_text("status", "Uploading the scan…");
-    let scan = match api::upload_scan(bytes).await {
-        Ok(scan) => scan,
-        Err(e) => {
-            show_error(&format!("the scan was not accepted: {e}"));
-            return;
-        }
-    };
-    with(app, |a| {
-        a.gt = None;
-        a.label = None;
-        a.pending_gt = None;
-        a.link_steps = None;
-        a.expected_image = None;
-    });
-    match scan {
-        Scan::Image(uploaded) => {
-            slices::close(app);
-            if let Err(e) = app::show_image(app, &uploaded.id).await {
-                show_error(&e);
-                return;
-            }
-            if let Some(mask) = mask {
-                open_ground_truth(app, &mask).await;
-            }
-        }
-        // Slices arrive asynchronously; a ground truth is loaded on a slice (or as a
-        // label volume) once one is shown.
-        Scan::Volume(info) => slices::open_volume(app, *info, None),
-    }
-}
-
-/// Uploads and decodes a ground truth for the current scan.
-async fn open_ground_truth(app: &Shared, bytes: &[u8]) {
-    let is_volume_file = imaging::detect(bytes).is_ok_and(|f| f.is_volume());
-    if is_volume_file && slices::active(app) {
-        show_error("");
-        set_text("status", "Reading the label volume…");
-        slices::open_label_volume(app, bytes).await;
-        return;
-    }
-    let Some((width, height)) = app.borrow().image.as_ref().map(|i| (i.width, i.height)) else {
-        show_error("open the scan before its ground truth");
-        return;
-    };
-    let gt = match GroundTruth::decode(bytes, width, height) {
-        Ok(gt) => gt,
-        Err(e) => {
-            show_error(&e);
-            return;
-        }
-    };
-    let uploaded = match api::upload("/api/v1/masks", bytes).await {
-        Ok(u) => u,
-        Err(e) => {
-            show_error(&format!("the ground truth was not accepted: {e}"));
-            return;
-        }
-    };
-    with(app, |a| {
-        a.label = gt.label_for(a.history.steps());
-        a.gt = Some((uploaded.id, gt));
-        // A picture ground truth belongs to the slice on screen, not to the volume.
-        a.label_volume = None;
-    });
-    app::refresh_labels(app);
-    app::update_results(app);
-    app::rebuild_overlay(app);
-    set_text(
-        "status",
-        "Ground truth loaded: the metrics follow every decode.",
-    );
-}
-
-async fn open_demo(app: &Shared, index: usize) {
-    let demos = api::demos().await;
-    let Some(demo) = demos.get(index) else {
-        return;
-    };
-    let image = match get_bytes(&demo.image).await {
-        Ok(b) => b,
-        Err(e) => {
-            show_error(&format!("demo scan: {e}"));
-            return;
-        }
-    };
-    let mask = match &demo.mask {
-        Some(url) => get_bytes(url).await.ok(),
-        None => None,
-    };
-    open_scan(app, &image, mask).await;
-}
-
-/// `window.samscopeState()` (JSON text) and `window.samscopeCheck(json)` (a promise of
-/// the worker's `checked` reply): hooks for the end-to-end tests and for automation.
-fn expose_hooks(app: &Shared) {
-    let state_app = app.clone();
-    let state = Closure::<dyn Fn() -> JsValue>::new(move || {
-        JsValue::from_str(&app::state_json(&state_app.borrow()))
-    });
-    let check_app = app.clone();
-    let check = Closure::<dyn Fn(String) -> js_sys::Promise>::new(move |json: String| {
-        let app = check_app.clone();
-        js_sys::Promise::new(&mut |resolve, reject| {
-            let request: Result<Request, _> = serde_json::from_str(&json);
-            match request {
-                Ok(Request::Check {
-                    points,
-                    labels,
-                    bbox,
-                    multimask,
-                    ..
-                }) => {
-                    let (worker, seq) = with(&app, |a| {
-                        a.seq += 1;
-                        a.checks.insert(a.seq, resolve);
-                        (a.worker.clone(), a.seq)
-                    });
-                    app::post(
-                        &worker,
-                        &Request::Check {
-                            seq,
-                            points,
-                            labels,
-                            bbox,
-                            multimask,
-                        },
-                    );
-                }
-                Ok(_) => {
-                    reject
-                        .call1(&JsValue::NULL, &JsValue::from_str("only check requests"))
-                        .ok();
-                }
-                Err(e) => {
-                    reject
-                        .call1(&JsValue::NULL, &JsValue::from_str(&e.to_string()))
-                        .ok();
-                }
-            }
+/// Downloads the chosen mask as a 0/255 PNG.
+fn download_mask(page: &Shared) {
+    let png = {
+        let state = page.state.borrow();
+        state.session.shown.as_ref().and_then(|shown| {
+            let mask = shown.mask();
+            let pixels = mask.data.iter().map(|&v| v * 255).collect();
+            let img = image::GrayImage::from_raw(mask.width as u32, mask.height as u32, pixels)?;
+            let mut out = Vec::new();
+            img.write_with_encoder(image::codecs::png::PngEncoder::new(&mut out))
+                .ok()?;
+            Some(out)
         })
-    });
-    let window = window();
-    for (name, f) in [
-        ("samscopeState", state.as_ref()),
-        ("samscopeCheck", check.as_ref()),
-    ] {
-        if let Err(e) = js_sys::Reflect::set(&window, &JsValue::from_str(name), f) {
-            crate::js::log(&format!("samscope: cannot expose {name}: {}", describe(&e)));
+    };
+    match png {
+        Some(png) => {
+            if let Err(e) = download("samscope-mask.png", &png, "image/png") {
+                show_error(&format!("download failed: {}", describe(&e)));
+            }
         }
+        None => show_error("no mask to download yet"),
     }
-    state.forget();
-    check.forget();
+}
+
+/// Downloads the session record.
+fn download_record(page: &Shared) {
+    let record = page.state.borrow().record();
+    match record {
+        Some(record) => {
+            let text = serde_json::to_vec_pretty(&record).expect("the record serialises");
+            if let Err(e) = download("samscope-session.json", &text, "application/json") {
+                show_error(&format!("download failed: {}", describe(&e)));
+            }
+        }
+        None => show_error("no mask to describe yet"),
+    }
 }

@@ -1,28 +1,44 @@
-//! The page: controls, canvas and results around the decoder worker.
+//! The page: the wasm-only layer around [`crate::state`]. Modules, lowest first (each
+//! uses only those above it):
+//! - [`dom`], [`api`], [`render`]: DOM helpers, the server's API, drawing primitives;
+//! - [`handles`]: the browser objects the page draws with (worker, pictures, overlays);
+//! - [`paint`]: draws the page's parts from the state;
+//! - [`commands`]: fetches and loads that end in messages;
+//! - [`page`]: the one `dispatch` (update, then perform the effects) and the worker link;
+//! - [`deck_editor`], [`classroom`], [`events`], [`boot`]: DOM events → messages;
+//! - [`hooks`]: the test and automation hooks (`window.samscope*`).
 
 pub mod api;
-pub mod app;
+pub mod boot;
 pub mod classroom;
+pub mod commands;
 pub mod deck_editor;
 pub mod dom;
-mod events;
+pub mod events;
+pub mod handles;
+pub mod hooks;
+pub mod page;
+pub mod paint;
 pub mod render;
-pub mod slices;
 
 use wasm_bindgen_futures::spawn_local;
+
+use crate::state::Part;
 
 /// Starts the page (the viewer binary's `main`).
 pub fn start() {
     console_error_panic_hook::set_once();
-    let app = match app::create() {
-        Ok(app) => app,
+    let page = match page::create() {
+        Ok(page) => page,
         Err(e) => {
             dom::show_error(&e);
             return;
         }
     };
-    app::listen_to_worker(&app);
-    events::wire(&app);
-    app::update_results(&app);
-    spawn_local(app::boot(app));
+    page::listen_to_worker(&page, hooks::intercept);
+    events::wire(&page);
+    classroom::wire(&page);
+    hooks::install(&page);
+    page::perform(&page, vec![crate::state::Effect::Render(Part::Results)]);
+    spawn_local(boot::boot(page));
 }

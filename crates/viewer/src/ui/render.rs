@@ -9,51 +9,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlImageElement, Ima
 use crate::ground_truth::{Agreement, GroundTruth};
 use crate::ui::dom::document;
 
-/// Screen ↔ image mapping: screen = image × scale + offset.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct View {
-    /// Screen pixels per image pixel.
-    pub scale: f64,
-    /// Screen x of image x = 0.
-    pub ox: f64,
-    /// Screen y of image y = 0.
-    pub oy: f64,
-}
-
-impl Default for View {
-    fn default() -> Self {
-        Self {
-            scale: 1.0,
-            ox: 0.0,
-            oy: 0.0,
-        }
-    }
-}
-
-impl View {
-    /// The whole image centred in a `cw × ch` canvas.
-    pub fn fit(cw: f64, ch: f64, iw: f64, ih: f64) -> Self {
-        let scale = (cw / iw).min(ch / ih).max(1e-3);
-        Self {
-            scale,
-            ox: (cw - iw * scale) / 2.0,
-            oy: (ch - ih * scale) / 2.0,
-        }
-    }
-
-    /// Image coordinates of a screen point.
-    pub fn to_image(&self, sx: f64, sy: f64) -> (f64, f64) {
-        ((sx - self.ox) / self.scale, (sy - self.oy) / self.scale)
-    }
-
-    /// Zooms by `factor` keeping the image point under `(sx, sy)` in place.
-    pub fn zoom_at(&mut self, sx: f64, sy: f64, factor: f64) {
-        let (ix, iy) = self.to_image(sx, sy);
-        self.scale = (self.scale * factor).clamp(0.02, 64.0);
-        self.ox = sx - ix * self.scale;
-        self.oy = sy - iy * self.scale;
-    }
-}
+pub use crate::state::View;
 
 fn context(canvas: &HtmlCanvasElement) -> CanvasRenderingContext2d {
     canvas
