@@ -9,6 +9,7 @@ use crate::history::History;
 use crate::volume::{
     SliceView, VolumeInfo, VolumeState, WindowLevel, known_level, position_label, preview_lut,
 };
+use crate::volume::{SliceWindowLevel, VolumeSlicing};
 
 /// How long a slice must stay on screen before its embedding is asked for, ms.
 pub const SETTLE_MS: i32 = 250;

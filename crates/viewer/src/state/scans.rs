@@ -5,6 +5,7 @@ use super::flow::{install_image, results, take_pending_gt};
 use super::{Browse, Effect, ImageMeta, MaskUse, Part, SliceMemory, State};
 use crate::ground_truth::GroundTruth;
 use crate::history::History;
+use crate::volume::VolumeSlicing;
 use crate::volume::{
     Arrival, SliceInfo, SliceKey, SliceView, VolumeInfo, VolumeState, Window, WindowLevel,
     check_label_grid, label_slice_png,

@@ -2,8 +2,8 @@
 //! the hover preview, the ground truth and the object its metrics use, the IoU per click.
 
 use ::api::BinaryMask;
-use ::api::best_index;
 use ::api::Step;
+use ::api::best_index;
 
 use crate::ground_truth::{GroundTruth, Overlap};
 use crate::history::History;

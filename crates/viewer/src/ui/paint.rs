@@ -12,6 +12,7 @@ use crate::state::{Part, State};
 use crate::ui::dom::{by_id, document, set_text};
 use crate::ui::handles::{Dom, OverlayKey};
 use crate::ui::render::{self, Scene};
+use crate::volume::{SliceWindowLevel, VolumeSlicing};
 use crate::volume::{
     Window, known_level, position_label, short_number, slice_label, window_choices,
 };
