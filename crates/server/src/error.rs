@@ -56,24 +56,11 @@ pub enum ApiError {
     /// 404: the model is unknown or not loaded on this server.
     #[error("{0}")]
     UnknownModel(String),
-    /// 404: no deck with this id.
-    #[error("no deck with id {0}; create one with POST /api/v1/decks")]
-    DeckNotFound(String),
-    /// 404: no teaching session has this key.
-    #[error("no teaching session has this link; ask the instructor for a new one")]
-    SessionNotFound,
-    /// 410: the teaching session is over.
-    #[error("this teaching session has expired; ask the instructor for a new one")]
-    SessionExpired,
-    /// 403: a student link was used on an instructor route.
-    #[error("only the instructor's link can do this; a student link can follow and post results")]
-    InstructorOnly,
-    /// 409: the session has as many students as it accepts.
-    #[error("this session already has {0} students, the most it accepts")]
-    SessionFull(usize),
-    /// 422: a deck, case or session request is well-formed JSON but not valid.
-    #[error("{0}")]
-    Invalid(String),
+    /// A teaching failure (404 `deck_not_found`, 404 `session_not_found`, 410
+    /// `session_expired`, 403 `instructor_only`, 409 `session_full`, 422 `invalid`, 404
+    /// `unknown_model`); its message is the detail.
+    #[error(transparent)]
+    Teaching(TeachingError),
     /// 404: no such route.
     #[error("no such endpoint; see docs/api.md")]
     NotFound,
@@ -126,13 +113,8 @@ impl ApiError {
             | ApiError::MaskNotFound(_)
             | ApiError::VolumeNotFound(_)
             | ApiError::UnknownModel(_)
-            | ApiError::DeckNotFound(_)
-            | ApiError::SessionNotFound
             | ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::SessionExpired => StatusCode::GONE,
-            ApiError::InstructorOnly => StatusCode::FORBIDDEN,
-            ApiError::SessionFull(_) => StatusCode::CONFLICT,
-            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Teaching(e) => teaching_status(e),
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -154,12 +136,7 @@ impl ApiError {
             ApiError::MaskNotFound(_) => "mask_not_found",
             ApiError::VolumeNotFound(_) => "volume_not_found",
             ApiError::UnknownModel(_) => "unknown_model",
-            ApiError::DeckNotFound(_) => "deck_not_found",
-            ApiError::SessionNotFound => "session_not_found",
-            ApiError::SessionExpired => "session_expired",
-            ApiError::InstructorOnly => "instructor_only",
-            ApiError::SessionFull(_) => "session_full",
-            ApiError::Invalid(_) => "invalid",
+            ApiError::Teaching(e) => teaching_code(e),
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TooLarge(_) => "too_large",
@@ -219,19 +196,11 @@ impl From<ImagingError> for ApiError {
     }
 }
 
-/// Teaching's failures as HTTP: the one place their statuses and codes are decided.
+/// Teaching's failures as HTTP. Content a deck names but the store lost answers as for
+/// any other request (404 `image_not_found`, …); a database or store fault is internal.
 impl From<TeachingError> for ApiError {
     fn from(err: TeachingError) -> Self {
         match err {
-            TeachingError::DeckNotFound(id) => ApiError::DeckNotFound(id),
-            TeachingError::SessionNotFound => ApiError::SessionNotFound,
-            TeachingError::SessionExpired => ApiError::SessionExpired,
-            TeachingError::InstructorOnly => ApiError::InstructorOnly,
-            TeachingError::SessionFull(most) => ApiError::SessionFull(most),
-            TeachingError::UnknownModel(reason) => ApiError::UnknownModel(reason),
-            TeachingError::Invalid(_)
-            | TeachingError::NotStored { .. }
-            | TeachingError::BadDeckFile(_) => ApiError::Invalid(err.to_string()),
             TeachingError::Missing { kind, ref id } => {
                 let missing = match kind {
                     ContentKind::Image => ImageId::parse(id).map(ApiError::ImageNotFound),
@@ -243,7 +212,48 @@ impl From<TeachingError> for ApiError {
             TeachingError::NewerDatabase { .. } | TeachingError::Storage(_) => {
                 ApiError::internal(err.to_string())
             }
+            other => ApiError::Teaching(other),
         }
+    }
+}
+
+/// The status of a teaching failure.
+fn teaching_status(err: &TeachingError) -> StatusCode {
+    match err {
+        TeachingError::DeckNotFound(_)
+        | TeachingError::SessionNotFound
+        | TeachingError::UnknownModel(_)
+        | TeachingError::Missing { .. } => StatusCode::NOT_FOUND,
+        TeachingError::SessionExpired => StatusCode::GONE,
+        TeachingError::InstructorOnly => StatusCode::FORBIDDEN,
+        TeachingError::SessionFull(_) => StatusCode::CONFLICT,
+        TeachingError::Invalid(_)
+        | TeachingError::NotStored { .. }
+        | TeachingError::BadDeckFile(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        TeachingError::NewerDatabase { .. } | TeachingError::Storage(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+/// The `error` code of a teaching failure.
+fn teaching_code(err: &TeachingError) -> &'static str {
+    match err {
+        TeachingError::DeckNotFound(_) => "deck_not_found",
+        TeachingError::SessionNotFound => "session_not_found",
+        TeachingError::SessionExpired => "session_expired",
+        TeachingError::InstructorOnly => "instructor_only",
+        TeachingError::SessionFull(_) => "session_full",
+        TeachingError::UnknownModel(_) => "unknown_model",
+        TeachingError::Invalid(_)
+        | TeachingError::NotStored { .. }
+        | TeachingError::BadDeckFile(_) => "invalid",
+        TeachingError::Missing { kind, .. } => match kind {
+            ContentKind::Image => "image_not_found",
+            ContentKind::Mask => "mask_not_found",
+            ContentKind::Volume => "volume_not_found",
+        },
+        TeachingError::NewerDatabase { .. } | TeachingError::Storage(_) => "internal",
     }
 }
 
