@@ -229,20 +229,25 @@ fn bad_inputs_get_a_clear_message_and_exit_code_2() {
         ),
         (&wrong_keys, "missing tensor"),
     ] {
-        let checkpoint = checkpoint.to_str().unwrap();
-        fails_with(
-            &[
-                "segment",
-                "--image",
-                &nuclei,
-                "--box",
-                "1,1,9,9",
-                "--checkpoint",
-                checkpoint,
-            ],
-            needle,
-        );
+        refuses_checkpoint(&nuclei, checkpoint, needle);
     }
+}
+
+/// `segment --checkpoint CHECKPOINT` on `image` must fail with a message containing `needle`.
+fn refuses_checkpoint(image: &str, checkpoint: &Path, needle: &str) {
+    let checkpoint = checkpoint.to_str().unwrap();
+    fails_with(
+        &[
+            "segment",
+            "--image",
+            image,
+            "--box",
+            "1,1,9,9",
+            "--checkpoint",
+            checkpoint,
+        ],
+        needle,
+    );
 }
 
 #[test]
@@ -252,18 +257,7 @@ fn a_truncated_or_foreign_checkpoint_is_refused() {
     let truncated = scratch("truncated.pth");
     std::fs::write(&truncated, &real[..real.len() / 2]).unwrap();
     let nuclei = image("nuclei.png");
-    fails_with(
-        &[
-            "segment",
-            "--image",
-            &nuclei,
-            "--box",
-            "1,1,9,9",
-            "--checkpoint",
-            truncated.to_str().unwrap(),
-        ],
-        "cannot read checkpoint",
-    );
+    refuses_checkpoint(&nuclei, &truncated, "cannot read checkpoint");
     // LiteMedSAM weights into MobileSAM's encoder: the 3×3 stride-2 stem does not fit.
     fails_with(
         &[
