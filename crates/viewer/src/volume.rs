@@ -1,5 +1,5 @@
-//! Volumes in the viewer, without browser APIs (tested natively; `ui::slices` wires them
-//! to the page):
+//! Volumes in the viewer, without browser APIs (tested natively; `state::Browse` holds
+//! them in the page's state):
 //!
 //! - [`VolumeInfo`] and [`SliceInfo`]: what the server says about an uploaded volume and
 //!   about one rendered slice (`docs/api.md`);
@@ -627,4 +627,4 @@ pub fn label_slice_png(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

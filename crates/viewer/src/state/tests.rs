@@ -5,7 +5,7 @@ use ::api::{Action, Step};
 use super::*;
 use crate::classroom::{Case, ClassState, Classroom, Role};
 use crate::protocol::{BackendChoice, Reply, Request, Wire};
-use crate::volume::{Axis, SliceInfo, SliceView, VolumeInfo};
+use crate::volume::{Axis, SliceInfo, SliceView, VolumeInfo, Window};
 
 const IMAGE: &str = "aa";
 
@@ -26,6 +26,28 @@ fn png(width: u32, height: u32, values: Vec<u8>) -> Vec<u8> {
 /// A 4×3 label map: label 2 in the left two columns, label 7 at one pixel.
 fn label_map() -> Vec<u8> {
     png(4, 3, vec![2, 2, 0, 0, 2, 2, 0, 7, 2, 2, 0, 0])
+}
+
+/// The person chooses the label map as ground truth; it is uploaded as mask `id`.
+fn load_ground_truth(s: &mut State, id: &str) {
+    let fx = send(s, Message::GroundTruthFile(label_map()));
+    let (bytes, gt, purpose) = fx
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::UploadMask { bytes, gt, purpose } => Some((bytes, gt, purpose)),
+            _ => None,
+        })
+        .expect("the ground truth is uploaded");
+    assert_eq!((bytes, purpose), (label_map(), MaskUse::Picture));
+    send(
+        s,
+        Message::MaskUploaded {
+            id: id.into(),
+            gt,
+            purpose,
+        },
+    );
+    assert_eq!(s.session.gt.as_ref().map(|(g, _)| g.as_str()), Some(id));
 }
 
 fn send(state: &mut State, message: Message) -> Vec<Effect> {
@@ -189,27 +211,7 @@ fn loading_a_scan_asks_for_its_embedding_once_the_decoder_is_ready() {
 #[test]
 fn a_click_sends_a_decode_and_its_reply_shows_the_mask_and_the_metrics() {
     let mut s = ready_page();
-    let fx = send(&mut s, Message::GroundTruthFile(label_map()));
-    let (bytes, gt, purpose) = fx
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::UploadMask { bytes, gt, purpose } => Some((bytes, gt, purpose)),
-            _ => None,
-        })
-        .expect("the ground truth is uploaded");
-    assert_eq!((bytes, purpose), (label_map(), MaskUse::Picture));
-    send(
-        &mut s,
-        Message::MaskUploaded {
-            id: "gt1".into(),
-            gt,
-            purpose,
-        },
-    );
-    assert_eq!(
-        s.session.gt.as_ref().map(|(id, _)| id.as_str()),
-        Some("gt1")
-    );
+    load_ground_truth(&mut s, "gt1");
 
     let fx = click(&mut s, 1.0, 1.0);
     let point = Step {
@@ -321,18 +323,7 @@ fn the_paper_protocol_shows_its_numbers_when_its_decode_arrives() {
     let mut s = ready_page();
     let fx = send(&mut s, Message::PaperProtocol);
     assert!(matches!(&fx[..], [Effect::Error(e)] if e.contains("ground truth")));
-    let fx = send(&mut s, Message::GroundTruthFile(label_map()));
-    let Some(Effect::UploadMask { gt, .. }) = fx.into_iter().last() else {
-        panic!("no upload");
-    };
-    send(
-        &mut s,
-        Message::MaskUploaded {
-            id: "g".into(),
-            gt,
-            purpose: MaskUse::Picture,
-        },
-    );
+    load_ground_truth(&mut s, "g");
     send(&mut s, Message::Label(Some(2)));
     let fx = send(&mut s, Message::PaperProtocol);
     assert!(s.session.paper_pending);
@@ -353,30 +344,13 @@ fn the_paper_protocol_shows_its_numbers_when_its_decode_arrives() {
 }
 
 fn volume_info() -> VolumeInfo {
-    serde_json::from_value(serde_json::json!({
-        "id": "5b".repeat(32), "dims": [4, 3, 5], "channels": 1, "sample_type": "i16",
-        "spacing_mm": [1.0, 1.0, 2.0],
-        "affine_lps": [[1.0, 0, 0, -10.0], [0, 1.0, 0, -20.0], [0, 0, 2.0, -30.0], [0, 0, 0, 1.0]],
-        "oriented": true, "inverted": false,
-        "slices": { "axial": 5, "coronal": 3, "sagittal": 4, "native": 5 },
-        "slice_size": { "axial": [4, 3], "coronal": [4, 5], "sagittal": [3, 5], "native": [4, 3] },
-        "value_range": [-1024.0, 3071.0],
-        "default_window": { "center": 40.0, "width": 400.0 },
-        "presets": { "bone": { "center": 400.0, "width": 1800.0 } }
-    }))
-    .unwrap()
+    crate::volume::tests::info()
 }
 
+/// The server's answer for `view` (an image id per slice and window).
 fn slice(view: &SliceView) -> SliceInfo {
-    serde_json::from_value(serde_json::json!({
-        "id": format!("{}{}", view.index, view.window).repeat(2), "width": 4, "height": 3,
-        "volume_id": view.volume, "axis": view.axis.as_str(), "index": view.index,
-        "window": { "requested": view.window.to_string(), "lower": -160.0, "upper": 240.0,
-                    "inverted": false },
-        "pixel_spacing_mm": [1.0, 1.0], "origin_lps": [-10.0, -20.0, -26.0],
-        "column_direction": [1, 0, 0], "row_direction": [0, 1, 0]
-    }))
-    .unwrap()
+    let id = char::from(b'a' + (view.index as u8) * 2 + u8::from(view.window != Window::Default));
+    crate::volume::tests::slice(view, id)
 }
 
 fn fetched(effects: &[Effect]) -> Option<SliceView> {
@@ -521,18 +495,7 @@ fn a_student_joins_follows_the_class_and_posts_after_each_decode() {
     assert!(send(&mut s, Message::PaperProtocol).is_empty());
 
     // A decode answered: the student's result is posted once.
-    let fx = send(&mut s, Message::GroundTruthFile(label_map()));
-    let Some(Effect::UploadMask { gt, .. }) = fx.into_iter().last() else {
-        panic!("no upload");
-    };
-    send(
-        &mut s,
-        Message::MaskUploaded {
-            id: "g".into(),
-            gt,
-            purpose: MaskUse::Picture,
-        },
-    );
+    load_ground_truth(&mut s, "g");
     click(&mut s, 0.0, 0.0);
     let fx = send(&mut s, decoded(1, &[LEFT], vec![0.5], false));
     let post = fx.iter().find_map(|e| match e {

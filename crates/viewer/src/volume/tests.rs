@@ -3,7 +3,8 @@
 use super::*;
 use crate::ground_truth::GroundTruth;
 
-fn info() -> VolumeInfo {
+/// A 4×3×5 CT-like volume as the server describes it.
+pub(crate) fn info() -> VolumeInfo {
     serde_json::from_value(serde_json::json!({
         "id": "5b".repeat(32), "dims": [4, 3, 5], "channels": 1, "sample_type": "i16",
         "spacing_mm": [1.0, 1.0, 2.0],
@@ -20,7 +21,8 @@ fn info() -> VolumeInfo {
     .unwrap()
 }
 
-fn slice(view: &SliceView, id: char) -> SliceInfo {
+/// The server's answer for `view`, stored as image `id` (repeated to 64 characters).
+pub(crate) fn slice(view: &SliceView, id: char) -> SliceInfo {
     serde_json::from_value(serde_json::json!({
         "id": id.to_string().repeat(64), "width": 4, "height": 3,
         "volume_id": view.volume, "axis": view.axis.as_str(), "index": view.index,
