@@ -11,7 +11,7 @@ use support::*;
 
 fn predictor() -> SamPredictor {
     let model = lite_medsam();
-    let config = ModelConfig::for_model(ModelId::LiteMedSam).unwrap();
+    let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let decoder = sam::SamDecoder {
         prompt_encoder: model.prompt_encoder.clone(),
         mask_decoder: model.mask_decoder.clone(),

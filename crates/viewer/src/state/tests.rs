@@ -4,7 +4,7 @@ use ::api::{Action, Step};
 
 use super::*;
 use crate::classroom::{Case, ClassState, Classroom, Role};
-use crate::protocol::{BackendChoice, Reply, Request, Wire};
+use crate::protocol::{Backend, BackendChoice, Reply, Request, Wire};
 use crate::volume::{Axis, SliceInfo, SliceView, VolumeInfo, Window};
 
 const IMAGE: &str = "aa";
