@@ -34,7 +34,7 @@ pub use teaching::{
     DeckSummary, Expired, ResultPost, Results, Reveal, Role, SessionLinks, StartSession,
     VolumeView,
 };
-pub use uploads::{UploadReply, Uploaded};
+pub use uploads::{UploadReply, Uploaded, is_id};
 pub use volumes::{
     CenterWidth, ScanKind, SliceInfo, SliceRequest, SliceWindow, UploadedVolume, VolumeInfo,
     WindowSpec,

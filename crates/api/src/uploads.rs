@@ -4,6 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::volumes::UploadedVolume;
 
+/// Whether `id` has the form of a server content id (images, masks, volumes):
+/// exactly 64 lower-case hex characters.
+pub fn is_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// A stored image or mask: its content id and size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uploaded {

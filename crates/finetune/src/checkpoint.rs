@@ -19,7 +19,7 @@ use sam::{ModelConfig, SamDecoder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FinetuneError;
-use crate::train::EpochRecord;
+use crate::validate::EpochRecord;
 
 const DECODER: &str = "decoder.safetensors";
 const OPTIMIZER: &str = "optimizer.bpk";

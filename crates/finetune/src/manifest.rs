@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::FinetuneError;
 use crate::table::TableRow;
-use crate::train::EpochRecord;
+use crate::validate::EpochRecord;
 
 /// `format` of the manifest.
 pub const MANIFEST_FORMAT: &str = "samscope-finetuned-v1";

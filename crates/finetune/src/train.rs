@@ -31,6 +31,7 @@ use crate::model::{self, Batch};
 use crate::progress::TrainProgress;
 use crate::prompts::Mode;
 use crate::table;
+pub use crate::validate::EpochRecord;
 use crate::validate::{self, SetScores};
 
 /// AdamW's β₁, β₂ and ε (PyTorch's defaults).
@@ -85,19 +86,6 @@ pub struct FinetuneConfig {
     pub base_weights_sha256: String,
     /// Where it runs, for the manifest (e.g. `cpu (2 threads)`).
     pub device_label: String,
-}
-
-/// Loss and validation scores of one epoch (epoch 0: the zero-shot decoder, no loss).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 0 for zero-shot, then 1, 2, …
-    pub epoch: usize,
-    /// Mean training loss over the epoch's steps.
-    pub train_loss: Option<f64>,
-    /// Scores on every validation set.
-    pub val: Vec<SetScores>,
-    /// Seconds the epoch took (training and validation).
-    pub seconds: f64,
 }
 
 /// `OUT/run.json`: the settings a resumed run must share.

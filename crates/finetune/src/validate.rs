@@ -75,3 +75,16 @@ pub fn score(
         iou: mean(iou),
     })
 }
+
+/// Loss and validation scores of one epoch (epoch 0: the zero-shot decoder, no loss).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 0 for zero-shot, then 1, 2, …
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
+    pub train_loss: Option<f64>,
+    /// Scores on every validation set.
+    pub val: Vec<SetScores>,
+    /// Seconds the epoch took (training and validation).
+    pub seconds: f64,
+}

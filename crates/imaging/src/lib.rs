@@ -42,8 +42,8 @@ pub use error::ImagingError;
 pub use labels::decode_labels;
 pub use limits::Limits;
 pub use sniff::{SourceFormat, detect};
-pub use volume::{Axis, Geometry, Slice, Volume};
-pub use window::{Preset, ResolvedWindow, Window, WindowLevel, apply_window};
+pub use volume::{Axis, Geometry, Slice, Volume, apply_window};
+pub use window::{Preset, ResolvedWindow, Window, WindowLevel};
 
 /// A decoded image as the encoder wants it.
 #[derive(Debug, Clone, PartialEq)]

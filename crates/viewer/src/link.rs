@@ -23,7 +23,7 @@
 //! `default` (as `--window` on the command line). Images that are not volume slices keep
 //! writing version 1, and version 1 links open as before.
 
-use api::{Action, Step};
+use api::{Action, Step, is_id};
 
 use crate::protocol::Wire;
 use crate::volume::SliceView;
@@ -64,11 +64,6 @@ impl std::fmt::Display for LinkError {
 
 fn bad(text: impl Into<String>) -> LinkError {
     LinkError(text.into())
-}
-
-/// Whether `id` is a server id: 64 lower-case hex characters.
-pub fn is_id(id: &str) -> bool {
-    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn is_model_id(id: &str) -> bool {

@@ -21,7 +21,7 @@ use image::codecs::png::PngEncoder;
 pub use imaging::{Axis, Window, WindowLevel};
 use serde::{Deserialize, Serialize};
 
-use crate::link::is_id;
+use api::is_id;
 
 pub use api::{CenterWidth, SliceInfo, SliceWindow, VolumeInfo};
 

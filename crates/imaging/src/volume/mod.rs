@@ -5,6 +5,7 @@
 mod codec;
 mod geometry;
 mod slice;
+mod windowing;
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -12,6 +13,7 @@ use std::sync::OnceLock;
 pub use codec::VOLUME_MAGIC;
 pub use geometry::Geometry;
 pub use slice::{Axis, LabelSlice, Slice};
+pub use windowing::apply_window;
 
 pub(crate) use geometry::{cross, unit, usable_spacing};
 
