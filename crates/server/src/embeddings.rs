@@ -1,35 +1,19 @@
 //! Getting an embedding: memory LRU → checksummed disk entry → the encoder, with
 //! concurrent requests for one (image, model) sharing a single computation.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 
 use axum::body::Bytes;
 use sam::ModelId;
 use sam::embedding_codec::EmbeddingData;
 use sam::export::ExportDtype;
 use tokio::sync::watch;
-use tokio::task::spawn_blocking;
 
 use crate::error::ApiError;
+use crate::http::blocking;
 use crate::image_id::ImageId;
 use crate::metrics::CacheLayer;
-use crate::state::{AppState, ModelEntry};
-
-/// The shared outcome of one computation.
-pub type FlightResult = Result<Arc<EmbeddingData>, ApiError>;
-
-/// Computations in flight: one watch channel per (image, model), `None` until done.
-pub type Flights = Mutex<HashMap<(ImageId, ModelId), watch::Receiver<Option<FlightResult>>>>;
-
-/// Runs blocking work off the async runtime.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))
-}
+use crate::state::{AppState, FlightResult, ModelEntry};
 
 /// The encoded embedding of image `id` for `model` in `dtype`.
 pub async fn embedding_bytes(

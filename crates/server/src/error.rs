@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use imaging::ImagingError;
 use teaching::{ContentKind, TeachingError};
 
-use crate::image_id::{ImageId, VolumeId};
+use crate::image_id::{BadId, ImageId, VolumeId};
 
 /// Longest piece of client input echoed back in an error.
 const ECHO_MAX: usize = 64;
@@ -193,6 +193,12 @@ impl From<ImagingError> for ApiError {
             }
             ImagingError::TooLarge(_) => ApiError::TooLarge(err.to_string()),
         }
+    }
+}
+
+impl From<BadId> for ApiError {
+    fn from(_: BadId) -> Self {
+        ApiError::BadId
     }
 }
 

@@ -4,7 +4,10 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+/// A path segment that is not an id (anything but 64 lower-case hex characters); the API
+/// answers it with 400 `bad_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadId;
 
 /// How raster uploads (PNG, JPEG, TIFF, PNM) become encoder pixels: decode to 8-bit RGB
 /// with `imaging::decode_image` (16-bit min–max). Part of every such id; slices of
@@ -73,8 +76,8 @@ impl ImageId {
 
     /// Parses an id from a path; anything but 64 lower-case hex characters is refused,
     /// so an id can never name a path outside the store.
-    pub fn parse(text: &str) -> Result<Self, ApiError> {
-        parse_sha256_hex(text).map(ImageId).ok_or(ApiError::BadId)
+    pub fn parse(text: &str) -> Result<Self, BadId> {
+        parse_sha256_hex(text).map(ImageId).ok_or(BadId)
     }
 
     /// The first two hex characters, used to shard the store's folders.
@@ -112,7 +115,7 @@ impl VolumeId {
     }
 
     /// Parses an id from a path (64 lower-case hex characters, else `bad_id`).
-    pub fn parse(text: &str) -> Result<Self, ApiError> {
+    pub fn parse(text: &str) -> Result<Self, BadId> {
         ImageId::parse(text).map(VolumeId)
     }
 
@@ -166,10 +169,7 @@ mod tests {
             format!("{}g", "a".repeat(63)),
             format!("{}é", "a".repeat(62)),
         ] {
-            assert!(
-                matches!(ImageId::parse(&bad), Err(ApiError::BadId)),
-                "{bad:?}"
-            );
+            assert!(ImageId::parse(&bad) == Err(BadId), "{bad:?}");
         }
     }
 }

@@ -23,6 +23,7 @@ mod content;
 mod embeddings;
 mod encoder;
 mod error;
+mod http;
 mod image_id;
 mod layers;
 mod masks;
@@ -32,6 +33,7 @@ mod state;
 mod store;
 mod teaching_routes;
 mod transfer;
+mod volume_cache;
 mod volumes;
 
 use std::future::Future;

@@ -12,9 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use crate::embeddings::blocking;
 use crate::error::ApiError;
-use crate::routes::{IMMUTABLE, body_error, conditional, image_id, not_modified};
+use crate::http::{IMMUTABLE, blocking, body_error, conditional, image_id, not_modified};
 use crate::state::AppState;
 use crate::store::mask_id;
 

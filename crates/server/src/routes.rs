@@ -20,8 +20,9 @@ use sam::{RgbImage, embedding_codec};
 use serde::Deserialize;
 use tower_http::services::ServeDir;
 
-use crate::embeddings::{blocking, embedding_bytes};
+use crate::embeddings::embedding_bytes;
 use crate::error::{ApiError, echo};
+use crate::http::{IMMUTABLE, blocking, body_error, conditional, image_id, not_modified};
 use crate::image_id::{ImageId, PREPROCESSING_V1};
 use crate::layers::{
     check_host, limit_uploads, observe, require_token, security_headers, timeout, vary_on_encoding,
@@ -32,7 +33,6 @@ use crate::transfer::Coding;
 
 /// `Cache-Control` of content-addressed responses: the URL names the content, so a
 /// browser may keep it for a year; `private` keeps scans out of shared caches.
-pub(crate) const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 /// `Cache-Control` of responses whose URL does not name the content.
 const REVALIDATE: &str = "no-cache";
 /// `Content-Type` of embeddings and decoder weights.
@@ -132,16 +132,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-pub(crate) fn body_error(rejection: BytesRejection, limit: usize) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::TooLarge(format!(
-            "the upload is larger than the limit of {limit} bytes"
-        ))
-    } else {
-        ApiError::BadRequest(format!("reading the body: {}", rejection.body_text()))
-    }
-}
-
 /// `POST /api/v1/images`: decode within the limits; a raster image is id'd by its pixels
 /// and stored as PNG, a volume (DICOM, NIfTI, NRRD) is stored as samples + geometry
 /// (`crate::volumes`). The uploaded bytes themselves are never kept.
@@ -200,47 +190,6 @@ async fn upload_image(
         "image stored"
     );
     Ok(Json(UploadReply::Image(uploaded)))
-}
-
-pub(crate) fn image_id(path: Result<Path<String>, PathRejection>) -> Result<ImageId, ApiError> {
-    let Path(text) = path.map_err(|_| ApiError::BadId)?;
-    ImageId::parse(&text)
-}
-
-/// Whether `If-None-Match` names `etag`.
-pub(crate) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-}
-
-/// A body with its validator: 304 when the client already has it, else 200.
-pub(crate) fn conditional(
-    headers: &HeaderMap,
-    etag: &str,
-    cache_control: &'static str,
-    content_type: &'static str,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let etag_value =
-        HeaderValue::from_str(etag).map_err(|_| ApiError::internal("etag is not a header"))?;
-    let common = [
-        (header::ETAG, etag_value),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(cache_control),
-        ),
-    ];
-    if not_modified(headers, etag) {
-        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
-    }
-    Ok((
-        common,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        body,
-    )
-        .into_response())
 }
 
 /// `GET /api/v1/images/{id}`: the stored PNG.

@@ -4,21 +4,27 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use sam::embedding_codec::EmbeddingData;
 use sam::export::{ExportDtype, export_decoder};
 use sam::{ModelConfig, ModelId, SamPredictor};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::cache::MemoryCache;
 use crate::config::{ServerConfig, ServerLimits};
-use crate::embeddings::Flights;
 use crate::encoder::Encoder;
 use crate::error::{ApiError, ServerError, echo};
 use crate::image_id::{ImageId, parse_sha256_hex};
 use crate::metrics::Metrics;
 use crate::store::{Store, write_atomic};
 use crate::transfer::PlanesFile;
-use crate::volumes::{VOLUME_CACHE_BYTES, VolumeCache};
+use crate::volume_cache::{VOLUME_CACHE_BYTES, VolumeCache};
+
+/// The shared outcome of one computation.
+pub type FlightResult = Result<Arc<EmbeddingData>, ApiError>;
+
+/// Computations in flight: one watch channel per (image, model), `None` until done.
+pub type Flights = Mutex<HashMap<(ImageId, ModelId), watch::Receiver<Option<FlightResult>>>>;
 
 /// A model ready to serve: the predictor (encoder and decoder) and the sha256 of the
 /// checkpoint it was loaded from, which keys its cache entries.

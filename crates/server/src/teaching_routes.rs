@@ -28,10 +28,9 @@ use teaching::{Opened, Room, Teaching, TeachingError, classroom};
 use tokio::sync::watch;
 
 use crate::content::Content;
-use crate::embeddings::blocking;
 use crate::error::ApiError;
+use crate::http::{blocking, body_error};
 use crate::layers::{limit_uploads, require_token};
-use crate::routes::body_error;
 use crate::state::AppState;
 
 /// Largest deck or case request body (a deck file import uses the upload limit).

@@ -7,8 +7,7 @@
 //! an image whose id names the volume, axis, index and window, so embeddings are per slice
 //! and per window.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use api::{
     CenterWidth, ScanKind, SliceInfo, SliceRequest, SliceWindow, UploadedVolume, VolumeInfo,
@@ -21,59 +20,13 @@ use axum::extract::{Path, State};
 use imaging::{Axis, Preset, SourceFormat, Volume, Window, WindowLevel};
 use sam::RgbImage;
 
-use crate::embeddings::blocking;
 use crate::error::{ApiError, echo};
+use crate::http::{blocking, body_error};
 use crate::image_id::{ImageId, VolumeId, slice_descriptor};
 use crate::state::AppState;
 
-/// Bytes of decoded volumes kept in memory for slicing.
-pub const VOLUME_CACHE_BYTES: usize = 512 << 20;
 /// Largest JSON body of a slice request.
 pub const SLICE_REQUEST_BYTES: usize = 4 << 10;
-
-/// Recently used volumes, least recently used dropped first, within a byte budget.
-#[derive(Debug)]
-pub struct VolumeCache {
-    budget: usize,
-    entries: Mutex<VecDeque<(VolumeId, Arc<Volume>)>>,
-}
-
-impl VolumeCache {
-    /// An empty cache of `budget` bytes.
-    pub fn new(budget: usize) -> Self {
-        Self {
-            budget,
-            entries: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    /// The volume `id`, if cached (and marks it used).
-    pub fn get(&self, id: &VolumeId) -> Option<Arc<Volume>> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let at = entries.iter().position(|(k, _)| k == id)?;
-        let entry = entries.remove(at)?;
-        let volume = entry.1.clone();
-        entries.push_front(entry);
-        Some(volume)
-    }
-
-    /// Keeps `volume` (if it fits the budget at all), dropping the least recently used.
-    pub fn insert(&self, id: VolumeId, volume: Arc<Volume>) {
-        if volume.byte_len() > self.budget {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.retain(|(k, _)| *k != id);
-        entries.push_front((id, volume));
-        let mut used: usize = entries.iter().map(|(_, v)| v.byte_len()).sum();
-        while used > self.budget {
-            match entries.pop_back() {
-                Some((_, v)) => used -= v.byte_len(),
-                None => break,
-            }
-        }
-    }
-}
 
 /// What the API says about volume `v`: geometry and how it slices; nothing else.
 fn volume_info(id: &VolumeId, v: &Volume) -> VolumeInfo {
@@ -202,7 +155,7 @@ pub fn store_upload(
 
 fn volume_id(path: Result<Path<String>, PathRejection>) -> Result<VolumeId, ApiError> {
     let Path(text) = path.map_err(|_| ApiError::BadId)?;
-    VolumeId::parse(&text)
+    Ok(VolumeId::parse(&text)?)
 }
 
 /// The volume from memory or the store (blocking).
@@ -261,7 +214,7 @@ pub async fn post_slice(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SliceInfo>, ApiError> {
     let id = volume_id(path)?;
-    let body = body.map_err(|e| crate::routes::body_error(e, SLICE_REQUEST_BYTES))?;
+    let body = body.map_err(|e| body_error(e, SLICE_REQUEST_BYTES))?;
     let request: SliceRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "the body must be JSON {{\"axis\": \"axial|coronal|sagittal|native\", \"index\": N, \"window\": …}}: {}",

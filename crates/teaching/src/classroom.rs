@@ -399,7 +399,9 @@ mod tests {
         assert_eq!(case.median_dice, 0.8);
         assert!((case.mean_dice - 2.2 / 3.0).abs() < 1e-12);
         assert!((case.mean_clicks - 2.0).abs() < 1e-12);
-        assert_eq!(case.histogram[4] + case.histogram[8] + case.histogram[9], 3);
+        // Tenths of Dice: 0.4 → bin 4, 0.8 → bin 8, 1.0 → the last bin (9).
+        assert_eq!(case.histogram, [0, 0, 0, 0, 1, 0, 0, 0, 1, 1]);
+        assert_eq!(summary[0].histogram, [0; 10]);
         assert_eq!(students(&conn, &row.id).unwrap().len(), 3);
         let bad = StudentResult {
             case: 2,

@@ -90,6 +90,34 @@ pub async fn get_bytes(url: &str) -> Result<Vec<u8>, String> {
     body_bytes(&response).await
 }
 
+/// `method path` with an optional body (`json`: sent as `application/json`) → the reply's
+/// bytes; a non-2xx status is an error with the server's reason.
+pub async fn send(
+    method: &str,
+    path: &str,
+    body: Option<&JsValue>,
+    json: bool,
+) -> Result<Vec<u8>, String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(body);
+    }
+    if json {
+        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|e| describe(&e))?;
+        init.set_headers(&headers);
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(|e| describe(&e))?;
+    let response = fetch(&request).await?;
+    if !response.ok() {
+        return Err(error_detail(&response).await);
+    }
+    body_bytes(&response).await
+}
+
 /// The Cache API's `caches`, when the browser offers it (secure contexts only).
 #[cfg(feature = "worker")]
 pub fn cache_storage() -> Option<web_sys::CacheStorage> {

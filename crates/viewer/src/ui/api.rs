@@ -4,9 +4,8 @@ use ::api::ModelList;
 pub use ::api::{DecoderInfo, ModelInfo, Uploaded};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use web_sys::{Request, RequestInit};
 
-use crate::js::{body_bytes, describe, error_detail, fetch, get_bytes};
+use crate::js::{get_bytes, send};
 use crate::protocol::Wire;
 use crate::volume::{SliceInfo, SliceView, VolumeInfo};
 
@@ -24,22 +23,7 @@ pub async fn models() -> Result<Vec<ModelInfo>, String> {
 /// `POST` `body` to `path`; the reply's bytes (a non-2xx status is an error with the
 /// server's reason).
 async fn post(path: &str, body: JsValue, json: bool) -> Result<Vec<u8>, String> {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&body);
-    if json {
-        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(|e| describe(&e))?;
-        init.set_headers(&headers);
-    }
-    let request = Request::new_with_str_and_init(path, &init).map_err(|e| describe(&e))?;
-    let response = fetch(&request).await?;
-    if !response.ok() {
-        return Err(error_detail(&response).await);
-    }
-    body_bytes(&response).await
+    send("POST", path, Some(&body), json).await
 }
 
 /// `POST` `bytes` to `path` (`/api/v1/images` or `/api/v1/masks`).

@@ -4,9 +4,9 @@
 //! banner here.
 
 use wasm_bindgen::JsValue;
-use web_sys::{HtmlImageElement, Request, RequestInit};
+use web_sys::HtmlImageElement;
 
-use crate::js::{body_bytes, describe, error_detail, fetch, get_bytes};
+use crate::js::{describe, get_bytes, send};
 use crate::link::SharedView;
 use crate::state::{ImageMeta, MaskUse, Message};
 use crate::ui::api::{self, Scan};
@@ -33,22 +33,8 @@ impl Outcome {
 
 /// `method path` with an optional JSON body; the reply's bytes, or the server's reason.
 pub async fn call(method: &str, path: &str, body: Option<String>) -> Result<Vec<u8>, String> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        init.set_body(&JsValue::from_str(&body));
-        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(|e| describe(&e))?;
-        init.set_headers(&headers);
-    }
-    let request = Request::new_with_str_and_init(path, &init).map_err(|e| describe(&e))?;
-    let response = fetch(&request).await?;
-    if !response.ok() {
-        return Err(error_detail(&response).await);
-    }
-    body_bytes(&response).await
+    let body = body.map(|b| JsValue::from_str(&b));
+    send(method, path, body.as_ref(), body.is_some()).await
 }
 
 /// Loads stored image `id` as a picture.
