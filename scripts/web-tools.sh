@@ -15,23 +15,13 @@ BINARYEN_VERSION=132.0.0
 WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")
 NPM_DIR="$SAMSCOPE_HOME/tools/npm"
 
-# Both tools are built with one shared target folder (their common dependencies compile once)
-# and without their release profiles' link-time optimisation (trunk: fat LTO, one codegen
-# unit): they handle a few files per build, so their own speed does not matter, their build
-# time on a fresh machine does (BENCHMARKS.md, "Cold setup").
-install_tool() {
-  CARGO_TARGET_DIR="$SAMSCOPE_HOME/tools/cargo-target" \
-    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install "$@"
-}
-
 if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
   log "installing trunk $TRUNK_VERSION (about 15 minutes on 2 cores)"
-  install_tool trunk --version "$TRUNK_VERSION" --locked
+  cargo install trunk --version "$TRUNK_VERSION" --locked
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WBG_VERSION\$"; then
   log "installing wasm-bindgen-cli $WBG_VERSION (the version in Cargo.lock)"
-  install_tool wasm-bindgen-cli --version "$WBG_VERSION" --locked --force
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION" --force
 fi
 if ! "$NPM_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version 132"; then
   command -v npm >/dev/null || { echo "error: npm is needed for wasm-opt (apt-get install npm)" >&2; exit 1; }
