@@ -13,8 +13,7 @@ use eval::rng::SplitMix64;
 use eval::{Layout, Protocol};
 use runfolder::RunFolder;
 use sam::export::{ExportDtype, FORMAT_VERSION, export_decoder};
-use sam::prompt_encoder::Prompts;
-use sam::transforms::{apply_box, apply_coords};
+use sam::transforms::model_prompts;
 use sam::{ModelConfig, ModelId, SamDecoder, SamPredictor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -405,16 +404,13 @@ fn batch(
             &item.id,
         );
         if let Some(prompt) = prompt {
-            let (orig, resized) = (item.original_size, item.input_size);
-            let prompts = Prompts {
-                points: prompt
-                    .points
-                    .iter()
-                    .map(|&p| apply_coords(p, orig, resized))
-                    .collect(),
-                labels: prompt.labels.clone(),
-                bbox: prompt.bbox.map(|b| apply_box(b, orig, resized)),
-            };
+            let prompts = model_prompts(
+                &prompt.points,
+                &prompt.labels,
+                prompt.bbox,
+                item.original_size,
+                item.input_size,
+            );
             sparse.push(decoder.prompt_encoder.embed_sparse(&prompts, device));
         }
     }

@@ -13,8 +13,8 @@ use crate::precision::{Precision, cast_module};
 use crate::prompt_encoder::{LABEL_NEGATIVE, LABEL_POSITIVE, Prompts};
 use crate::sam::{ImageEncoder, PreparedImage, SamDecoder, postprocess_masks};
 use crate::transforms::{
-    RgbImage, apply_box, apply_coords, mean_std_normalize_pad, min_max_normalize_pad,
-    preprocess_shape, resize_area, resize_bilinear_pil,
+    RgbImage, mean_std_normalize_pad, min_max_normalize_pad, preprocess_shape, resize_area,
+    resize_bilinear_pil,
 };
 use burn::tensor::FloatDType;
 
@@ -282,16 +282,13 @@ impl SamPredictor {
 
     /// The prompts mapped into the model frame.
     pub fn model_prompts(&self, embedding: &Embedding, prompt: &PromptInput) -> Prompts {
-        let (orig, resized) = (embedding.original_size, embedding.input_size);
-        Prompts {
-            points: prompt
-                .points
-                .iter()
-                .map(|&p| apply_coords(p, orig, resized))
-                .collect(),
-            labels: prompt.labels.clone(),
-            bbox: prompt.bbox.map(|b| apply_box(b, orig, resized)),
-        }
+        crate::transforms::model_prompts(
+            &prompt.points,
+            &prompt.labels,
+            prompt.bbox,
+            embedding.original_size,
+            embedding.input_size,
+        )
     }
 
     /// Checks that `embedding` comes from this predictor's model and has its shape.

@@ -3,6 +3,8 @@
 //!
 //! Everything here works on plain buffers: `u8` RGB images in row-major `H×W×3` order.
 
+use crate::prompt_encoder::Prompts;
+
 /// An 8-bit RGB image, row-major `height × width × 3`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RgbImage {
@@ -50,6 +52,25 @@ pub fn apply_box(bbox: [f64; 4], original: (usize, usize), resized: (usize, usiz
     let [x0, y0] = apply_coords([bbox[0], bbox[1]], original, resized);
     let [x1, y1] = apply_coords([bbox[2], bbox[3]], original, resized);
     [x0, y0, x1, y1]
+}
+
+/// Prompts in original-image pixels (points `N×(x, y)`, one label each, an optional box
+/// `(x0, y0, x1, y1)`) mapped into the model frame, as `ResizeLongestSide` maps them.
+pub fn model_prompts(
+    points: &[[f64; 2]],
+    labels: &[i32],
+    bbox: Option<[f64; 4]>,
+    original: (usize, usize),
+    resized: (usize, usize),
+) -> Prompts {
+    Prompts {
+        points: points
+            .iter()
+            .map(|&p| apply_coords(p, original, resized))
+            .collect(),
+        labels: labels.to_vec(),
+        bbox: bbox.map(|b| apply_box(b, original, resized)),
+    }
 }
 
 /// OpenCV's `cvRound` on a float: nearest, ties to even, saturated to `u8`.
