@@ -20,6 +20,7 @@
 mod cache;
 mod config;
 mod content;
+mod disk;
 mod embeddings;
 mod encoder;
 mod error;
@@ -31,8 +32,10 @@ mod metrics;
 mod routes;
 mod state;
 mod store;
+mod streams;
 mod teaching_routes;
 mod transfer;
+mod upload_gate;
 mod volume_cache;
 mod volumes;
 
@@ -77,6 +80,7 @@ impl Server {
                 })?;
         let addr = listener.local_addr().map_err(ServerError::Runtime)?;
         let state = Arc::new(state);
+        disk::start_evicting(&state);
         let app = routes::router(
             state.clone(),
             config.web_dir.as_deref(),
