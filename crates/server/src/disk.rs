@@ -13,12 +13,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
-
-use crate::state::AppState;
 
 /// What part of the store a file belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,42 +362,6 @@ fn remove_file(path: &Path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => tracing::error!(path = %path.display(), error = %e, "could not evict a file"),
     }
-}
-
-/// Starts the task that evicts whenever a write takes the store over budget. It holds the
-/// state weakly and ends with it.
-pub fn start_evicting(state: &Arc<AppState>) {
-    let Some(mut wakeups) = state.store.usage.take_wakeups() else {
-        return;
-    };
-    let state = Arc::downgrade(state);
-    tokio::spawn(async move {
-        while wakeups.recv().await.is_some() {
-            let Some(state) = state.upgrade() else {
-                break;
-            };
-            let _ = tokio::task::spawn_blocking(move || evict(&state)).await;
-        }
-    });
-}
-
-/// One eviction pass: what decks and running sessions use is kept, and nothing is
-/// removed when that cannot be read.
-pub fn evict(state: &AppState) -> usize {
-    if !state.store.usage.over_budget() {
-        return 0;
-    }
-    let in_use = match state.teaching.content_in_use() {
-        Ok(in_use) => in_use,
-        Err(e) => {
-            tracing::error!(error = %e, "not evicting: cannot read what decks use");
-            return 0;
-        }
-    };
-    state.store.usage.evict(&|area, id| match area {
-        Area::Images | Area::Embeddings => in_use.images.contains(id),
-        Area::Volumes => in_use.volumes.contains(id),
-    })
 }
 
 /// A temporary file of [`runfolder::write_atomic`] (`.NAME.PID.N.tmp`): the writer's pid.

@@ -24,6 +24,7 @@ mod disk;
 mod embeddings;
 mod encoder;
 mod error;
+mod eviction;
 mod http;
 mod image_id;
 mod layers;
@@ -80,7 +81,7 @@ impl Server {
                 })?;
         let addr = listener.local_addr().map_err(ServerError::Runtime)?;
         let state = Arc::new(state);
-        disk::start_evicting(&state);
+        eviction::start(&state);
         let app = routes::router(
             state.clone(),
             config.web_dir.as_deref(),
