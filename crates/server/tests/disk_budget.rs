@@ -8,7 +8,6 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use hyper::Method;
 use serde_json::json;
 use support::{TestServer, fixture_image, json as body_json, scratch_dir, variant};
 
@@ -77,18 +76,12 @@ async fn least_recently_used_images_no_deck_uses_are_evicted() {
         "the orphaned temporary file was swept at start"
     );
     let in_deck = upload(&server, 1).await;
-    let deck = server
-        .request(
-            Method::POST,
+    server
+        .post_created(
             "/api/v1/decks",
-            &[("content-type", "application/json")],
-            serde_json::to_vec(
-                &json!({"title": "Kept", "cases": [{"title": "c", "image": in_deck}]}),
-            )
-            .unwrap(),
+            json!({"title": "Kept", "cases": [{"title": "c", "image": in_deck}]}),
         )
         .await;
-    assert_eq!(deck.status(), 201, "{}", body_json(&deck));
     let mut loose = Vec::new();
     for seed in 2..8 {
         loose.push(upload(&server, seed).await);

@@ -7,9 +7,8 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hyper::Method;
 use serde_json::{Value, json};
-use support::{TestServer, fixture_image, json as body_json};
+use support::{TestServer, fixture_image};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
@@ -113,17 +112,11 @@ async fn open_events(addr: SocketAddr, key: &str) -> Result<TcpStream, (u16, Val
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut received = Vec::new();
-    let mut buffer = [0u8; 4096];
     let head_end = loop {
         if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
             break end + 4;
         }
-        let n = timeout(PATIENCE, stream.read(&mut buffer))
-            .await
-            .expect("response head")
-            .unwrap();
-        assert!(n > 0, "connection closed before the response head");
-        received.extend_from_slice(&buffer[..n]);
+        read_more(&mut stream, &mut received).await;
     };
     let head = String::from_utf8_lossy(&received[..head_end]).to_ascii_lowercase();
     if head.starts_with("http/1.1 200") {
@@ -135,36 +128,33 @@ async fn open_events(addr: SocketAddr, key: &str) -> Result<TcpStream, (u16, Val
         .and_then(|v| v.trim().parse().ok())
         .expect("a refusal has a length");
     while received.len() < head_end + length {
-        let n = timeout(PATIENCE, stream.read(&mut buffer))
-            .await
-            .expect("response body")
-            .unwrap();
-        assert!(n > 0, "connection closed before the response body");
-        received.extend_from_slice(&buffer[..n]);
+        read_more(&mut stream, &mut received).await;
     }
     Err(parse_response(&received))
 }
 
+/// Appends what arrives next on `stream` to `received` (at least a byte).
+async fn read_more(stream: &mut TcpStream, received: &mut Vec<u8>) {
+    let mut buffer = [0u8; 4096];
+    let n = timeout(PATIENCE, stream.read(&mut buffer))
+        .await
+        .expect("the server answers")
+        .unwrap();
+    assert!(n > 0, "the connection closed before the whole response");
+    received.extend_from_slice(&buffer[..n]);
+}
+
 /// Starts a session on a one-case deck; returns its student key.
 async fn student_key(server: &TestServer, image: &str) -> String {
-    let post = |path: &'static str, body: Value| async move {
-        let response = server
-            .request(
-                Method::POST,
-                path,
-                &[("content-type", "application/json")],
-                serde_json::to_vec(&body).unwrap(),
-            )
-            .await;
-        assert_eq!(response.status(), 201, "{}", body_json(&response));
-        body_json(&response)
-    };
-    let deck = post(
-        "/api/v1/decks",
-        json!({"title": "Caps", "cases": [{"title": "one", "image": image}]}),
-    )
-    .await;
-    let links = post("/api/v1/sessions", json!({"deck": deck["id"]})).await;
+    let deck = server
+        .post_created(
+            "/api/v1/decks",
+            json!({"title": "Caps", "cases": [{"title": "one", "image": image}]}),
+        )
+        .await;
+    let links = server
+        .post_created("/api/v1/sessions", json!({"deck": deck["id"]}))
+        .await;
     links["student_key"].as_str().unwrap().to_string()
 }
 
