@@ -82,6 +82,11 @@ pub struct ServerConfig {
     pub limits: ServerLimits,
     /// Fine-tuned decoders listed after the models (none by default).
     pub finetuned: Vec<FinetunedDecoder>,
+    /// How long a sign-in session lasts (`--session-hours`, default 12 h).
+    pub session_ttl: Duration,
+    /// Take the client's view of the origin from `X-Forwarded-Host` / `X-Forwarded-Proto`
+    /// (`--trust-forwarded`: only behind a reverse proxy that sets them).
+    pub trust_forwarded: bool,
 }
 
 impl ServerConfig {
@@ -95,16 +100,26 @@ impl ServerConfig {
             static_dir: None,
             limits: ServerLimits::default(),
             finetuned: Vec::new(),
+            session_ttl: crate::auth::DEFAULT_SESSION_TTL,
+            trust_forwarded: false,
         }
     }
 
-    /// Refuses a non-loopback address without a token, and tokens a header cannot carry.
+    /// Refuses a non-loopback address (or forwarded requests) without a token, tokens a
+    /// header cannot carry and tokens shorter than [`crate::auth::MIN_TOKEN_CHARS`].
     pub fn check(&self) -> Result<(), ServerError> {
         match &self.token {
             Some(token) if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) => {
                 Err(ServerError::BadToken)
             }
+            Some(token) if token.len() < crate::auth::MIN_TOKEN_CHARS => {
+                Err(ServerError::ShortToken {
+                    chars: token.len(),
+                    min: crate::auth::MIN_TOKEN_CHARS,
+                })
+            }
             None if !self.addr.ip().is_loopback() => Err(ServerError::Insecure { addr: self.addr }),
+            None if self.trust_forwarded => Err(ServerError::ForwardedWithoutToken),
             _ => Ok(()),
         }
     }
@@ -133,7 +148,27 @@ mod tests {
             config("192.168.1.2:8080", None).check(),
             Err(ServerError::Insecure { .. })
         ));
-        assert!(config("0.0.0.0:8080", Some("s3cret-token")).check().is_ok());
+        assert!(
+            config("0.0.0.0:8080", Some("s3cret-token-0123"))
+                .check()
+                .is_ok()
+        );
+        assert!(matches!(
+            config("0.0.0.0:8080", Some("s3cret-token-01")).check(),
+            Err(ServerError::ShortToken { chars: 15, .. })
+        ));
+        assert!(matches!(
+            config("127.0.0.1:0", Some("x")).check(),
+            Err(ServerError::ShortToken { .. })
+        ));
+        let forwarded = ServerConfig {
+            trust_forwarded: true,
+            ..config("127.0.0.1:0", None)
+        };
+        assert!(matches!(
+            forwarded.check(),
+            Err(ServerError::ForwardedWithoutToken)
+        ));
         assert!(matches!(
             config("0.0.0.0:8080", Some("")).check(),
             Err(ServerError::BadToken)

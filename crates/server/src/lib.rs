@@ -17,6 +17,8 @@
 
 #![warn(missing_docs)]
 
+mod access;
+mod auth;
 mod cache;
 mod config;
 mod content;
@@ -28,6 +30,7 @@ mod image_id;
 mod layers;
 mod masks;
 mod metrics;
+mod origin;
 mod routes;
 mod state;
 mod store;
@@ -43,6 +46,7 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use auth::{MIN_TOKEN_CHARS, read_token_file};
 pub use config::{FinetunedDecoder, ServerConfig, ServerLimits};
 pub use content::Content;
 pub use error::{ApiError, ServerError};

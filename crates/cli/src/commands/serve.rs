@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use server::{FinetunedDecoder, LoadedModel, ServerConfig, ServerLimits};
 use tracing_subscriber::EnvFilter;
@@ -13,17 +14,31 @@ use crate::model::{ModelArgs, data_dir};
 /// Arguments of `samscope serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on; any address but loopback needs --token.
+    /// Address to listen on; any address but loopback needs --token (or --token-file).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     /// Where uploaded images, the embedding cache and the exported decoder live
     /// (default: $SAMSCOPE_HOME, else ~/.cache/samscope).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Bearer token that uploads must carry (`Authorization: Bearer TOKEN`). Prefer
-    /// $SAMSCOPE_TOKEN, which keeps it out of the process list.
+    /// Server token (16 characters or more): with one, everything but the viewer bundle,
+    /// /healthz, the model list and the decoder weights needs signing in (the viewer asks
+    /// for it once) or `Authorization: Bearer TOKEN`. Prefer $SAMSCOPE_TOKEN or
+    /// --token-file, which keep it out of the process list.
     #[arg(long, env = "SAMSCOPE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Read the token from this file (surrounding white space ignored); it must be
+    /// readable by its owner only (chmod 600).
+    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// How long a viewer sign-in lasts, in hours.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_hours: u32,
+    /// Behind a reverse proxy on this machine: take the client's origin from
+    /// X-Forwarded-Host / X-Forwarded-Proto, and the Host header as the proxy sends it.
+    /// Needs a token; only use it when a proxy sets (or strips) those headers.
+    #[arg(long)]
+    pub trust_forwarded: bool,
     /// The viewer bundle (Trunk's output) served at `/` (default: `dist` if it exists);
     /// files in `static/` are served too.
     #[arg(long)]
@@ -53,14 +68,18 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         Some(dir) => Some(dir.clone()),
         None => existing_dir("dist"),
     };
+    let token = match &args.token_file {
+        Some(path) => Some(server::read_token_file(path)?),
+        None => args.token.clone(),
+    };
     let config = ServerConfig {
-        addr: args.addr,
-        data_dir: args.data_dir.clone().unwrap_or_else(data_dir),
-        token: args.token.clone(),
+        token,
         web_dir,
         static_dir: existing_dir("static"),
         limits: ServerLimits::default(),
-        finetuned: Vec::new(),
+        session_ttl: Duration::from_secs(u64::from(args.session_hours) * 3600),
+        trust_forwarded: args.trust_forwarded,
+        ..ServerConfig::new(args.addr, args.data_dir.clone().unwrap_or_else(data_dir))
     };
     // Refuse an insecure address before spending seconds on the model.
     config.check()?;
