@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::ServerError;
+use crate::tls::TlsSource;
 
 /// Upper bounds on requests and on the server's own resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,16 @@ pub struct ServerLimits {
     pub memory_cache_bytes: usize,
     /// Uploads decoded at the same time; more wait their turn (default 4).
     pub max_concurrent_uploads: usize,
+    /// Longest TLS handshake (default 10 s).
+    pub tls_handshake_timeout: Duration,
+    /// Longest time from a request's first byte to the end of its headers, and from a new
+    /// connection to its first request (default 10 s).
+    pub header_read_timeout: Duration,
+    /// Longest wait for the next request on a kept-alive connection, and for a client that
+    /// stopped reading its response (default 60 s).
+    pub idle_timeout: Duration,
+    /// Connections open at once; more wait in the listen queue (default 512).
+    pub max_connections: usize,
 }
 
 impl Default for ServerLimits {
@@ -38,6 +49,10 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(120),
             memory_cache_bytes: 256 << 20,
             max_concurrent_uploads: 4,
+            tls_handshake_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
         }
     }
 }
@@ -87,6 +102,10 @@ pub struct ServerConfig {
     /// Take the client's view of the origin from `X-Forwarded-Host` / `X-Forwarded-Proto`
     /// (`--trust-forwarded`: only behind a reverse proxy that sets them).
     pub trust_forwarded: bool,
+    /// Serve HTTPS with this certificate (none: plain HTTP).
+    pub tls: Option<TlsSource>,
+    /// Serve plain HTTP on a non-loopback address (`--insecure-http`).
+    pub insecure_http: bool,
 }
 
 impl ServerConfig {
@@ -102,6 +121,8 @@ impl ServerConfig {
             finetuned: Vec::new(),
             session_ttl: crate::auth::DEFAULT_SESSION_TTL,
             trust_forwarded: false,
+            tls: None,
+            insecure_http: false,
         }
     }
 
@@ -120,6 +141,9 @@ impl ServerConfig {
             }
             None if !self.addr.ip().is_loopback() => Err(ServerError::Insecure { addr: self.addr }),
             None if self.trust_forwarded => Err(ServerError::ForwardedWithoutToken),
+            _ if self.tls.is_none() && !self.addr.ip().is_loopback() && !self.insecure_http => {
+                Err(ServerError::PlainHttp { addr: self.addr })
+            }
             _ => Ok(()),
         }
     }
@@ -148,11 +172,20 @@ mod tests {
             config("192.168.1.2:8080", None).check(),
             Err(ServerError::Insecure { .. })
         ));
-        assert!(
-            config("0.0.0.0:8080", Some("s3cret-token-0123"))
-                .check()
-                .is_ok()
-        );
+        assert!(matches!(
+            config("0.0.0.0:8080", Some("s3cret-token-0123")).check(),
+            Err(ServerError::PlainHttp { .. })
+        ));
+        let https = ServerConfig {
+            tls: Some(TlsSource::SelfSigned(vec!["gpu.example".into()])),
+            ..config("0.0.0.0:8080", Some("s3cret-token-0123"))
+        };
+        assert!(https.check().is_ok());
+        let insecure = ServerConfig {
+            insecure_http: true,
+            ..config("0.0.0.0:8080", Some("s3cret-token-0123"))
+        };
+        assert!(insecure.check().is_ok());
         assert!(matches!(
             config("0.0.0.0:8080", Some("s3cret-token-01")).check(),
             Err(ServerError::ShortToken { chars: 15, .. })

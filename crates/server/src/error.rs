@@ -348,6 +348,22 @@ pub enum ServerError {
         /// What is wrong.
         problem: String,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error("TLS {}: {problem}", path.display())]
+    Tls {
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A non-loopback address served over plain HTTP without `--insecure-http`.
+    #[error(
+        "--addr {addr} over plain HTTP: browsers there get no WebGPU, no Cache API and drop the Secure session cookie; add --tls-self-signed NAME (or --tls-cert/--tls-key), or put a TLS proxy in front on 127.0.0.1 with --trust-forwarded; --insecure-http if you really mean it"
+    )]
+    PlainHttp {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -172,7 +172,10 @@ impl AppState {
         Ok(Self {
             limits: config.limits.clone(),
             // Behind a trusted proxy the client's Host is the proxy's public name.
-            loopback_only: config.addr.ip().is_loopback() && !config.trust_forwarded,
+            // With TLS a rebound name fails the certificate check instead.
+            loopback_only: config.addr.ip().is_loopback()
+                && !config.trust_forwarded
+                && config.tls.is_none(),
             upload_slots: Semaphore::new(config.limits.max_concurrent_uploads.max(1)),
             models: entries,
             store,
@@ -186,7 +189,11 @@ impl AppState {
                 config.token.clone(),
                 config.session_ttl,
                 crate::origin::OwnOrigin {
-                    scheme: "http",
+                    scheme: if config.tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    },
                     trust_forwarded: config.trust_forwarded,
                 },
             ),
