@@ -18,10 +18,13 @@
 //!   and prunes the import's cases in the Teach panel, and starts a session; a student in
 //!   another browser context follows case changes within a second, is refused on the
 //!   instructor's routes, and their Dice reaches the instructor's class view; a reveal
-//!   shows the student the ground truth and the paper protocol's result.
+//!   shows the student the ground truth and the paper protocol's result;
+//! - a GPU host over HTTPS (`--tls-self-signed`, `--token`): the page signs in through its
+//!   panel, decodes on WebGPU (a secure context), starts a session; a signed-out student
+//!   joins with the class link alone and reads nothing else.
 //!
 //! One test binary (`--test browser`), one file per scenario: [`decoder`], [`session`],
-//! [`volume`], [`class`]; the page helpers they share are below. They live in the CLI
+//! [`volume`], [`class`], [`https`]; the page helpers they share are below. They live in the CLI
 //! crate, not beside the viewer, because they drive the `samscope` binary (`serve`, and
 //! `segment --replay` to compare masks), and Cargo gives a test its package's binaries
 //! only (`CARGO_BIN_EXE_samscope`); a crate of their own would have to find the binary
@@ -32,6 +35,7 @@ mod support;
 
 mod class;
 mod decoder;
+mod https;
 mod session;
 mod volume;
 
