@@ -145,70 +145,24 @@ fn a_remote_instructor_signs_in_over_https_and_a_signed_out_student_joins() {
         json!([true, false, "", "", false]),
         "panel closed, sign-out offered, the token neither kept in the page nor readable as a cookie"
     );
-    let nuclei_id = state(&mut browser, &teacher)["image"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let nuclei_id = image_id(&mut browser, &teacher);
     drag(&mut browser, &teacher, (173.0, 131.0), (214.0, 162.0));
     let decoded = settle(&mut browser, &teacher);
     assert_eq!(decoded["backend"], "webgpu", "{decoded}");
     assert!(decoded["area"].as_u64().is_some_and(|a| a > 0), "{decoded}");
 
     // A deck with this view, and a session on it.
-    browser.eval(
+    add_to_deck(
+        &mut browser,
         &teacher,
-        "document.getElementById('deck-title').value = 'Remote class'; \
-         document.getElementById('case-title').value = 'Nuclei'; \
-         document.getElementById('deck-add').click(); true",
+        &[("deck-title", "Remote class"), ("case-title", "Nuclei")],
     );
-    browser.wait_for(
-        &teacher,
-        "document.getElementById('deck-status').textContent.startsWith('Added')",
-        Duration::from_secs(30),
-    );
-    browser.eval(
-        &teacher,
-        "document.getElementById('session-start').click(); true",
-    );
-    let student_link = browser
-        .wait_for(
-            &teacher,
-            "document.getElementById('student-link').value",
-            Duration::from_secs(30),
-        )
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        student_link.starts_with(&format!("{origin}/#join=")),
-        "{student_link}"
-    );
-    browser.wait_for(
-        &teacher,
-        "window.samscopeClass && JSON.parse(window.samscopeClass()).role === 'instructor'",
-        Duration::from_secs(30),
-    );
+    let student_link = start_session(&mut browser, &teacher, &origin);
     // A scan the session's deck does not hold.
-    browser.set_file(&teacher, "#scan-file", &retina);
-    browser.wait_for(
-        &teacher,
-        &format!("(s => s.image && s.image !== '{nuclei_id}')(JSON.parse(window.samscopeState()))"),
-        Duration::from_secs(300),
-    );
-    let other_id = state(&mut browser, &teacher)["image"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other_id = upload_scan(&mut browser, &teacher, &retina, Some(&nuclei_id));
 
     // The student: a fresh browser context, never signed in.
-    let student =
-        browser.open_in_new_context(&student_link.replace("/#join", "/?backend=cpu#join"));
-    wait_ready(&mut browser, &student);
-    browser.wait_for(
-        &student,
-        "window.samscopeClass && JSON.parse(window.samscopeClass()).role === 'student'",
-        Duration::from_secs(60),
-    );
+    let student = join_class(&mut browser, &student_link);
     browser.wait_for(
         &student,
         &format!("(s => s.image === '{nuclei_id}' && s.embedding_ready)(JSON.parse(window.samscopeState()))"),
