@@ -94,8 +94,6 @@ pub type MemoryKey = (ImageId, ModelId, ExportDtype);
 pub struct AppState {
     /// Limits and timeouts.
     pub limits: ServerLimits,
-    /// Bearer token for writes, if any.
-    pub token: Option<String>,
     /// Bound to loopback: requests must name a loopback host.
     pub loopback_only: bool,
     /// Permits for uploads being decoded.
@@ -116,6 +114,8 @@ pub struct AppState {
     pub volumes: VolumeCache,
     /// Decks and teaching sessions.
     pub teaching: teaching::Teaching,
+    /// Sessions, the token and the server's own origin.
+    pub access: crate::auth::Access,
 }
 
 impl AppState {
@@ -171,8 +171,11 @@ impl AppState {
             .map_err(ServerError::Runtime)?;
         Ok(Self {
             limits: config.limits.clone(),
-            token: config.token.clone(),
-            loopback_only: config.addr.ip().is_loopback(),
+            // Behind a trusted proxy the client's Host is the proxy's public name.
+            // With TLS a rebound name fails the certificate check instead.
+            loopback_only: config.addr.ip().is_loopback()
+                && !config.trust_forwarded
+                && config.tls.is_none(),
             upload_slots: Semaphore::new(config.limits.max_concurrent_uploads.max(1)),
             models: entries,
             store,
@@ -182,6 +185,18 @@ impl AppState {
             metrics,
             volumes: VolumeCache::new(VOLUME_CACHE_BYTES),
             teaching,
+            access: crate::auth::Access::new(
+                config.token.clone(),
+                config.session_ttl,
+                crate::origin::OwnOrigin {
+                    scheme: if config.tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    },
+                    trust_forwarded: config.trust_forwarded,
+                },
+            ),
         })
     }
 
