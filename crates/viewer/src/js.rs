@@ -61,14 +61,21 @@ pub async fn fetch(request: &Request) -> Result<Response, String> {
         .map_err(|_| "fetch did not return a response".to_string())
 }
 
-/// What the page does when a request gets 401: shows its sign-in panel and resolves to
-/// `true` once signed in (the request is then sent again), `false` when the person gave up.
-pub type SignInWait = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = bool>>>>;
+/// How the page signs in: `wait` shows its sign-in panel and resolves to `true` once
+/// signed in (the request is then sent), `false` when the person gave up; `needed` says
+/// the server wants a token this browser has not given yet.
+#[derive(Clone)]
+pub struct SignIn {
+    /// The server has a token and this browser is not signed in.
+    pub needed: Rc<dyn Fn() -> bool>,
+    /// Waits for the person to sign in.
+    pub wait: Rc<dyn Fn() -> Pin<Box<dyn Future<Output = bool>>>>,
+}
 
 thread_local! {
     /// Set by the page ([`set_sign_in`]); the worker has none (its reads are public or
     /// made after the page signed in).
-    static SIGN_IN: RefCell<Option<SignInWait>> = const { RefCell::new(None) };
+    static SIGN_IN: RefCell<Option<SignIn>> = const { RefCell::new(None) };
     /// The teaching session's key on a class page ([`set_classroom_key`]).
     static CLASSROOM_KEY: RefCell<Option<String>> = const { RefCell::new(None) };
 }
@@ -78,8 +85,8 @@ thread_local! {
 pub const CLASSROOM_HEADER: &str = "X-Samscope-Classroom";
 
 /// Installs what a 401 waits for (the page's sign-in panel).
-pub fn set_sign_in(wait: SignInWait) {
-    SIGN_IN.with_borrow_mut(|s| *s = Some(wait));
+pub fn set_sign_in(sign_in: SignIn) {
+    SIGN_IN.with_borrow_mut(|s| *s = Some(sign_in));
 }
 
 /// From now on every request [`get_bytes`] and [`send`] make names `key` in
@@ -123,16 +130,29 @@ pub fn request(
 }
 
 /// Sends the request `make` builds; on 401 waits for the page's sign-in and sends a new
-/// one once. A non-2xx status is an error with the server's reason.
-async fn fetch_ok(make: impl Fn() -> Result<Request, String>) -> Result<Response, String> {
+/// one once. A request with a body (`uploads`) waits for the sign-in first when the page
+/// already knows it is needed: the server would refuse it unread, and a large upload is
+/// not worth sending twice (a class page's writes, which its key authorises, go as they
+/// are). A non-2xx status is an error with the server's reason.
+async fn fetch_ok(
+    make: impl Fn() -> Result<Request, String>,
+    uploads: bool,
+) -> Result<Response, String> {
+    let sign_in = SIGN_IN.with_borrow(Clone::clone);
+    if uploads
+        && classroom_key().is_none()
+        && let Some(sign_in) = &sign_in
+        && (sign_in.needed)()
+        && !(sign_in.wait)().await
+    {
+        return Err("not signed in: this server needs its access token".into());
+    }
     let mut response = fetch(&make()?).await?;
-    if response.status() == 401 {
-        let wait = SIGN_IN.with_borrow(Clone::clone);
-        if let Some(wait) = wait
-            && wait().await
-        {
-            response = fetch(&make()?).await?;
-        }
+    if response.status() == 401
+        && let Some(sign_in) = &sign_in
+        && (sign_in.wait)().await
+    {
+        response = fetch(&make()?).await?;
     }
     if !response.ok() {
         return Err(error_detail(&response).await);
@@ -160,7 +180,7 @@ pub async fn error_detail(response: &Response) -> String {
 
 /// `GET url` → bytes; a non-2xx status is an error with the server's reason.
 pub async fn get_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = fetch_ok(|| request("GET", url, None, false)).await?;
+    let response = fetch_ok(|| request("GET", url, None, false), false).await?;
     body_bytes(&response).await
 }
 
@@ -172,7 +192,7 @@ pub async fn send(
     body: Option<&JsValue>,
     json: bool,
 ) -> Result<Vec<u8>, String> {
-    let response = fetch_ok(|| request(method, path, body, json)).await?;
+    let response = fetch_ok(|| request(method, path, body, json), body.is_some()).await?;
     body_bytes(&response).await
 }
 

@@ -13,32 +13,11 @@ const TOKEN: &str = "gpu-host-token-0123456789";
 const HOST: &str = "samscope.test";
 
 /// The SPKI hash (base64 of the SHA-256 of the certificate's public key) that
-/// `--tls-self-signed` writes next to the certificate in the data directory.
+/// `--tls-self-signed` writes next to the certificate it keeps in the data directory.
 fn spki_hash(data: &Path) -> String {
-    fn find(dir: &Path) -> Option<PathBuf> {
-        for entry in std::fs::read_dir(dir).ok()?.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                if let Some(found) = find(&path) {
-                    return Some(found);
-                }
-            } else if path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().to_lowercase().contains("spki"))
-            {
-                return Some(path);
-            }
-        }
-        None
-    }
-    let file = find(data).unwrap_or_else(|| {
-        panic!(
-            "--tls-self-signed wrote no SPKI hash file under {}",
-            data.display()
-        )
-    });
-    let text = std::fs::read_to_string(&file).unwrap();
-    let hash = text.trim().trim_start_matches("sha256//").to_string();
+    let file = data.join("tls/cert.spki-sha256");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let hash = text.trim().to_string();
     assert_eq!(hash.len(), 44, "{}: {text:?}", file.display());
     hash
 }

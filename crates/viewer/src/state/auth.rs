@@ -33,11 +33,17 @@ pub struct Auth {
     pub signing_in: bool,
     /// What the panel says (why it is shown, or why the last sign-in failed).
     pub message: String,
-    /// Requests (numbered by the page) that got 401 and wait for a sign-in.
+    /// Requests (numbered by the page) that got 401, or would, and wait for a sign-in.
     pub waiting: Vec<u64>,
 }
 
 impl Auth {
+    /// The server needs a token and this browser has not signed in (uploads wait for the
+    /// sign-in before they are sent).
+    pub fn needed(&self) -> bool {
+        self.token_required && !self.signed_in
+    }
+
     /// Whether the sign-out control is shown.
     pub fn can_sign_out(&self) -> bool {
         self.token_required && self.signed_in
@@ -45,7 +51,7 @@ impl Auth {
 
     /// Whether the header offers "Sign in" (the server needs a token, the page has none).
     pub fn can_sign_in(&self) -> bool {
-        self.token_required && !self.signed_in && !self.panel
+        self.needed() && !self.panel
     }
 
     /// `window.samscopeState().auth`.

@@ -420,7 +420,8 @@ pub enum Message {
         /// This browser's session cookie is valid.
         signed_in: bool,
     },
-    /// Request `request` (numbered by the page) got 401: it waits for a sign-in.
+    /// Request `request` (numbered by the page) got 401, or is an upload the server would
+    /// refuse ([`Auth::needed`]): it waits for a sign-in.
     Unauthorized {
         /// The waiting request.
         request: u64,

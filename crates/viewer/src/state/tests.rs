@@ -619,6 +619,10 @@ fn a_401_asks_for_the_token_once_and_the_requests_are_retried_after_signing_in()
     );
     assert!(has!(fx, Effect::Render(Part::Auth)));
     assert!(s.auth.can_sign_in() && !s.auth.can_sign_out() && !s.auth.panel);
+    assert!(
+        s.auth.needed(),
+        "uploads wait for the sign-in before they are sent"
+    );
 
     // The upload gets 401: the panel opens; a second 401 while it is open waits too.
     let fx = send(&mut s, Message::Unauthorized { request: 1 });
@@ -653,7 +657,7 @@ fn a_401_asks_for_the_token_once_and_the_requests_are_retried_after_signing_in()
     let fx = send(&mut s, Message::SignedIn(Ok(())));
     assert!(has!(fx, Effect::Retry(ids) if *ids == vec![1, 2]));
     assert!(!s.auth.panel && s.auth.signed_in && s.auth.waiting.is_empty());
-    assert!(s.auth.can_sign_out() && !s.auth.can_sign_in());
+    assert!(s.auth.can_sign_out() && !s.auth.can_sign_in() && !s.auth.needed());
     assert_eq!(s.state_json()["auth"]["signed_in"], true);
 
     // Signing out forgets the session; the next 401 opens the panel again.

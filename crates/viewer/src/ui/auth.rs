@@ -16,8 +16,11 @@ use crate::ui::page::{Shared, dispatch};
 /// Makes every request the page sends ([`crate::js::send`], [`crate::js::get_bytes`])
 /// wait for a sign-in on 401, and wires the panel's controls.
 pub fn install(page: &Shared) {
-    let waiting = page.clone();
-    crate::js::set_sign_in(Rc::new(move || Box::pin(wait_for_sign_in(waiting.clone()))));
+    let (asks, waits) = (page.clone(), page.clone());
+    crate::js::set_sign_in(crate::js::SignIn {
+        needed: Rc::new(move || asks.state.borrow().auth.needed()),
+        wait: Rc::new(move || Box::pin(wait_for_sign_in(waits.clone()))),
+    });
     let submit = page.clone();
     listen::<web_sys::Event>(
         &by_id::<HtmlElement>("sign-in").into(),
@@ -42,7 +45,7 @@ pub fn install(page: &Shared) {
     on_click("sign-out", || Message::SignOut);
 }
 
-/// A request got 401: it is numbered, the state shows the panel, and it resolves when
+/// A request got 401 (or would): it is numbered, the state shows the panel, and it resolves when
 /// the state says to retry (`true`) or to give up (`false`).
 async fn wait_for_sign_in(page: Shared) -> bool {
     let id = {
