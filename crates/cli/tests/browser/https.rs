@@ -22,11 +22,12 @@ fn spki_hash(data: &Path) -> String {
     hash
 }
 
-/// The status of `fetch(path)` in `page`, with `headers` (a JS object literal).
+/// The status of `fetch(path)` in `page`, with `headers` (a JS object literal), asked of
+/// the server (not the browser's cache).
 fn status(browser: &mut Browser, page: &Page, path: &str, headers: &str) -> Value {
     browser.eval(
         page,
-        &format!("fetch('{path}', {{headers: {headers}}}).then(r => r.status)"),
+        &format!("fetch('{path}', {{headers: {headers}, cache: 'no-store'}}).then(r => r.status)"),
     )
 }
 
@@ -43,8 +44,9 @@ fn unexpected_errors(browser: &mut Browser, page: &Page) -> Vec<String> {
 /// `samscope serve --token … --tls-self-signed samscope.test` opened at
 /// `https://samscope.test:PORT`: the page signs in through its panel (a wrong token is
 /// refused and the panel stays), uploads a scan, decodes on WebGPU, adds the view to a deck
-/// and starts a session; a student in a fresh, signed-out browser context opens the
-/// student link, decodes and posts a result, and cannot read the deck list or an image the
+/// (with its ground truth) and starts a session; a student in a fresh, signed-out browser
+/// context opens the student link (scan, mask and embedding read with the link's key),
+/// decodes and posts a result, and cannot read the deck list or an image the
 /// session does not show; signing out ends the instructor's access.
 #[test]
 fn a_remote_instructor_signs_in_over_https_and_a_signed_out_student_joins() {
@@ -125,6 +127,16 @@ fn a_remote_instructor_signs_in_over_https_and_a_signed_out_student_joins() {
         "panel closed, sign-out offered, the token neither kept in the page nor readable as a cookie"
     );
     let nuclei_id = image_id(&mut browser, &teacher);
+    browser.set_file(
+        &teacher,
+        "#gt-file",
+        &root().join("static/demo/nuclei_mask.png"),
+    );
+    browser.wait_for(
+        &teacher,
+        "JSON.parse(window.samscopeState()).gt !== null",
+        Duration::from_secs(60),
+    );
     drag(&mut browser, &teacher, (173.0, 131.0), (214.0, 162.0));
     let decoded = settle(&mut browser, &teacher);
     assert_eq!(decoded["backend"], "webgpu", "{decoded}");
