@@ -282,7 +282,7 @@ fn teaching_code(err: &TeachingError) -> &'static str {
 pub enum ServerError {
     /// A non-loopback address without a token.
     #[error(
-        "--addr {addr} is reachable from other machines; give --token TOKEN (or $SAMSCOPE_TOKEN) so uploads need `Authorization: Bearer`, or bind 127.0.0.1"
+        "--addr {addr} is reachable from other machines; give a token (--token-file PATH, $SAMSCOPE_TOKEN or --token) so that using the server needs signing in, or bind 127.0.0.1"
     )]
     Insecure {
         /// The address asked for.

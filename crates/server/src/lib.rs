@@ -145,7 +145,36 @@ impl Server {
     }
 }
 
-/// Runs a server on its own runtime until Ctrl-C (the `samscope serve` command).
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what service managers send); never when
+/// signals cannot be handled here.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = async {
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
+/// Runs a server on its own runtime until Ctrl-C or SIGTERM (the `samscope serve`
+/// command).
 pub fn run_until_ctrl_c(config: ServerConfig, models: Vec<LoadedModel>) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -163,10 +192,7 @@ pub fn run_until_ctrl_c(config: ServerConfig, models: Vec<LoadedModel>) -> Resul
         tracing::info!("listening on {}", server.url());
         server
             .run(async {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    // No signal handling here: serve until the process is killed.
-                    std::future::pending::<()>().await;
-                }
+                stop_signal().await;
                 tracing::info!("shutting down");
             })
             .await

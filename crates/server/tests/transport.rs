@@ -1,7 +1,8 @@
 //! The accept loop over real sockets: HTTPS with a self-signed certificate trusted by
 //! what the server wrote next to it, plain HTTP on the TLS port refused cleanly, clients
 //! that send half a header (or nothing) dropped after the header timeout while idle
-//! keep-alive connections last until the idle timeout, and connections over the cap
+//! keep-alive connections last until the idle timeout, a client that stops reading its
+//! response dropped after the idle timeout, and connections over the cap
 //! waiting without disturbing those open.
 
 mod support;
@@ -241,6 +242,25 @@ async fn slow_headers_are_dropped_and_idle_keep_alive_lasts_until_the_idle_timeo
     kept.write_all(HEALTHZ).await.unwrap();
     assert!(read_response(&mut kept).await.starts_with("HTTP/1.1 200"));
     assert!(read_to_close(&mut kept).await.is_empty());
+
+    // A client that asks for the f32 decoder (16 MiB, more than the socket buffers hold)
+    // and never reads is dropped once the server could not write for the idle timeout.
+    let models = support::json(&server.get("/api/v1/models").await);
+    let decoder = &models["models"][0]["decoder_f32"];
+    let (url, bytes) = (
+        decoder["url"].as_str().unwrap(),
+        decoder["bytes"].as_u64().unwrap(),
+    );
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!("GET {url} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n");
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = read_to_close(&mut stalled).await;
+    assert!(
+        (got.len() as u64) < bytes,
+        "{} of {bytes} bytes: the stalled response was not cut",
+        got.len()
+    );
 
     // Meanwhile the server answers everyone else.
     assert_eq!(server.get("/healthz").await.status(), 200);
