@@ -225,17 +225,12 @@ pub async fn upload_mask(
 /// `GET /api/v1/auth`: whether the server needs a token and this browser is signed in
 /// (nothing when the server has no such route: it is an open one).
 pub async fn auth_status() -> Outcome {
-    #[derive(serde::Deserialize)]
-    struct AuthStatus {
-        token_required: bool,
-        signed_in: bool,
-    }
     let status = match request("GET", "/api/v1/auth", None, false) {
         Ok(req) => match fetch(&req).await {
             Ok(response) if response.ok() => body_bytes(&response)
                 .await
                 .ok()
-                .and_then(|b| serde_json::from_slice::<AuthStatus>(&b).ok()),
+                .and_then(|b| serde_json::from_slice::<::api::AuthStatus>(&b).ok()),
             _ => None,
         },
         Err(_) => None,
@@ -253,7 +248,8 @@ pub async fn auth_status() -> Outcome {
 
 /// `POST /api/v1/auth/sign-in` with `token` (the server answers with its session cookie).
 pub async fn sign_in(token: Secret) -> Outcome {
-    let body = JsValue::from_str(&serde_json::json!({ "token": token.0 }).to_string());
+    let body = ::api::SignIn { token: token.0 };
+    let body = JsValue::from_str(&serde_json::to_string(&body).unwrap_or_default());
     let outcome = match request("POST", "/api/v1/auth/sign-in", Some(&body), true) {
         Ok(req) => match fetch(&req).await {
             Ok(response) if response.ok() => Ok(()),
