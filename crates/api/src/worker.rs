@@ -94,6 +94,10 @@ pub enum Request {
     SetImage {
         /// Embedding URL (same origin).
         url: String,
+        /// A class page's session key, sent as `X-Samscope-Classroom` (it grants a browser
+        /// that is not signed in the reads of that session's deck).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        classroom: Option<String>,
     },
     /// Decode a session: `steps` in order, chained (see `sam::session`).
     Decode {

@@ -623,6 +623,22 @@ async fn models_list_the_decoder_the_browser_downloads_and_root_serves_the_viewe
     let index = server.get("/").await;
     assert_eq!(index.status(), 200);
     assert!(String::from_utf8_lossy(index.body()).contains("samscope"));
+    // The page may run scripts and WebAssembly from this origin only, and nobody may frame
+    // it (the page and the API alike).
+    let api_reply = server.get("/api/v1/models").await;
+    for response in [&index, &api_reply] {
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap();
+        assert!(csp.starts_with("default-src 'self';"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{csp}"
+        );
+        assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+    }
     // A bundle file with a brotli copy next to it: the copy to clients that accept br.
     std::fs::write(web.join("app.js"), "console.log('samscope');").unwrap();
     std::fs::write(web.join("app.js.br"), b"brotli bytes").unwrap();

@@ -1,6 +1,11 @@
 //! Browser helpers shared by the page and the worker (both scopes have `fetch`,
 //! `performance` and `caches` on their global object).
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::prelude::*;
@@ -56,11 +61,103 @@ pub async fn fetch(request: &Request) -> Result<Response, String> {
         .map_err(|_| "fetch did not return a response".to_string())
 }
 
-/// A `GET` request for `url`.
-pub fn get_request(url: &str) -> Result<Request, String> {
+/// How the page signs in: `wait` shows its sign-in panel and resolves to `true` once
+/// signed in (the request is then sent), `false` when the person gave up; `needed` says
+/// the server wants a token this browser has not given yet.
+#[derive(Clone)]
+pub struct SignIn {
+    /// The server has a token and this browser is not signed in.
+    pub needed: Rc<dyn Fn() -> bool>,
+    /// Waits for the person to sign in.
+    pub wait: Rc<dyn Fn() -> Pin<Box<dyn Future<Output = bool>>>>,
+}
+
+thread_local! {
+    /// Set by the page ([`set_sign_in`]); the worker has none (its reads are public or
+    /// made after the page signed in).
+    static SIGN_IN: RefCell<Option<SignIn>> = const { RefCell::new(None) };
+    /// The teaching session's key on a class page ([`set_classroom_key`]).
+    static CLASSROOM_KEY: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The header a class page names its session's key in: it grants reads of that
+/// session's images, masks and volumes to a browser that is not signed in.
+pub const CLASSROOM_HEADER: &str = "X-Samscope-Classroom";
+
+/// Installs what a 401 waits for (the page's sign-in panel).
+pub fn set_sign_in(sign_in: SignIn) {
+    SIGN_IN.with_borrow_mut(|s| *s = Some(sign_in));
+}
+
+/// From now on every request [`get_bytes`] and [`send`] make names `key` in
+/// [`CLASSROOM_HEADER`] (`None`: no more).
+pub fn set_classroom_key(key: Option<String>) {
+    CLASSROOM_KEY.with_borrow_mut(|k| *k = key);
+}
+
+/// The class page's key, if any.
+pub fn classroom_key() -> Option<String> {
+    CLASSROOM_KEY.with_borrow(Clone::clone)
+}
+
+/// A request for `path`: `method`, an optional body (`json`: sent as `application/json`),
+/// the classroom key when there is one. Credentials: the default `same-origin`, so the
+/// session cookie goes with every request to this server and to no other.
+pub fn request(
+    method: &str,
+    path: &str,
+    body: Option<&JsValue>,
+    json: bool,
+) -> Result<Request, String> {
     let init = RequestInit::new();
-    init.set_method("GET");
-    Request::new_with_str_and_init(url, &init).map_err(|e| describe(&e))
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(body);
+    }
+    let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
+    if json {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|e| describe(&e))?;
+    }
+    if let Some(key) = classroom_key() {
+        headers
+            .set(CLASSROOM_HEADER, &key)
+            .map_err(|e| describe(&e))?;
+    }
+    init.set_headers(&headers);
+    Request::new_with_str_and_init(path, &init).map_err(|e| describe(&e))
+}
+
+/// Sends the request `make` builds; on 401 waits for the page's sign-in and sends a new
+/// one once. A request with a body (`uploads`) waits for the sign-in first when the page
+/// already knows it is needed: the server would refuse it unread, and a large upload is
+/// not worth sending twice (a class page's writes, which its key authorises, go as they
+/// are). A non-2xx status is an error with the server's reason.
+async fn fetch_ok(
+    make: impl Fn() -> Result<Request, String>,
+    uploads: bool,
+) -> Result<Response, String> {
+    let sign_in = SIGN_IN.with_borrow(Clone::clone);
+    if uploads
+        && classroom_key().is_none()
+        && let Some(sign_in) = &sign_in
+        && (sign_in.needed)()
+        && !(sign_in.wait)().await
+    {
+        return Err("not signed in: this server needs its access token".into());
+    }
+    let mut response = fetch(&make()?).await?;
+    if response.status() == 401
+        && let Some(sign_in) = &sign_in
+        && (sign_in.wait)().await
+    {
+        response = fetch(&make()?).await?;
+    }
+    if !response.ok() {
+        return Err(error_detail(&response).await);
+    }
+    Ok(response)
 }
 
 /// The body of `response` as bytes.
@@ -83,10 +180,7 @@ pub async fn error_detail(response: &Response) -> String {
 
 /// `GET url` → bytes; a non-2xx status is an error with the server's reason.
 pub async fn get_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = fetch(&get_request(url)?).await?;
-    if !response.ok() {
-        return Err(error_detail(&response).await);
-    }
+    let response = fetch_ok(|| request("GET", url, None, false), false).await?;
     body_bytes(&response).await
 }
 
@@ -98,23 +192,7 @@ pub async fn send(
     body: Option<&JsValue>,
     json: bool,
 ) -> Result<Vec<u8>, String> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        init.set_body(body);
-    }
-    if json {
-        let headers = web_sys::Headers::new().map_err(|e| describe(&e))?;
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(|e| describe(&e))?;
-        init.set_headers(&headers);
-    }
-    let request = Request::new_with_str_and_init(path, &init).map_err(|e| describe(&e))?;
-    let response = fetch(&request).await?;
-    if !response.ok() {
-        return Err(error_detail(&response).await);
-    }
+    let response = fetch_ok(|| request(method, path, body, json), body.is_some()).await?;
     body_bytes(&response).await
 }
 

@@ -26,55 +26,24 @@ fn a_class_follows_its_instructor_and_the_instructor_sees_the_class() {
 
     let teacher = browser.open(&format!("{}/?backend=cpu", server.url), None);
     wait_ready(&mut browser, &teacher);
-    browser.set_file(&teacher, "#scan-file", &nuclei);
-    browser.wait_for(
-        &teacher,
-        "JSON.parse(window.samscopeState()).embedding_ready",
-        Duration::from_secs(300),
-    );
+    let nuclei_id = upload_scan(&mut browser, &teacher, &nuclei, None);
     browser.set_file(&teacher, "#gt-file", &gt);
     browser.wait_for(
         &teacher,
         "JSON.parse(window.samscopeState()).gt !== null",
         Duration::from_secs(60),
     );
-    let nuclei_id = state(&mut browser, &teacher)["image"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    browser.eval(
+    add_to_deck(
+        &mut browser,
         &teacher,
-        "document.getElementById('deck-title').value = 'Nuclei class'; \
-         document.getElementById('case-title').value = 'Touching nuclei'; \
-         document.getElementById('case-notes').value = 'Find the **boundary**.'; \
-         document.getElementById('deck-add').click(); true",
+        &[
+            ("deck-title", "Nuclei class"),
+            ("case-title", "Touching nuclei"),
+            ("case-notes", "Find the **boundary**."),
+        ],
     );
-    browser.wait_for(
-        &teacher,
-        "document.getElementById('deck-status').textContent.startsWith('Added')",
-        Duration::from_secs(30),
-    );
-    browser.set_file(&teacher, "#scan-file", &retina);
-    browser.wait_for(
-        &teacher,
-        &format!("(s => s.image && s.image !== '{nuclei_id}' && s.embedding_ready)(JSON.parse(window.samscopeState()))"),
-        Duration::from_secs(300),
-    );
-    let retina_id = state(&mut browser, &teacher)["image"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    browser.eval(
-        &teacher,
-        "document.getElementById('deck-status').textContent = ''; \
-         document.getElementById('case-title').value = 'Optic disc'; \
-         document.getElementById('deck-add').click(); true",
-    );
-    browser.wait_for(
-        &teacher,
-        "document.getElementById('deck-status').textContent.startsWith('Added')",
-        Duration::from_secs(30),
-    );
+    let retina_id = upload_scan(&mut browser, &teacher, &retina, Some(&nuclei_id));
+    add_to_deck(&mut browser, &teacher, &[("case-title", "Optic disc")]);
     // Export and import through the deck panel: the file comes back as a second deck.
     let deck_id = browser
         .eval(&teacher, "document.getElementById('deck').value")
@@ -162,28 +131,7 @@ fn a_class_follows_its_instructor_and_the_instructor_sees_the_class() {
         &teacher,
         &format!("document.getElementById('deck').value = '{deck_id}'; true"),
     );
-    browser.eval(
-        &teacher,
-        "document.getElementById('session-start').click(); true",
-    );
-    let student_link = browser
-        .wait_for(
-            &teacher,
-            "document.getElementById('student-link').value",
-            Duration::from_secs(30),
-        )
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        student_link.starts_with(&format!("{}/#join=", server.url)),
-        "{student_link}"
-    );
-    browser.wait_for(
-        &teacher,
-        "window.samscopeClass && JSON.parse(window.samscopeClass()).role === 'instructor'",
-        Duration::from_secs(30),
-    );
+    let student_link = start_session(&mut browser, &teacher, &server.url);
     let teach_hash = browser
         .eval(&teacher, "location.hash")
         .as_str()
@@ -192,14 +140,7 @@ fn a_class_follows_its_instructor_and_the_instructor_sees_the_class() {
     assert!(teach_hash.starts_with("#teach="), "{teach_hash}");
 
     // The student, in a fresh browser context, lands on the class's current case.
-    let student =
-        browser.open_in_new_context(&student_link.replace("/#join", "/?backend=cpu#join"));
-    wait_ready(&mut browser, &student);
-    browser.wait_for(
-        &student,
-        "window.samscopeClass && JSON.parse(window.samscopeClass()).role === 'student'",
-        Duration::from_secs(60),
-    );
+    let student = join_class(&mut browser, &student_link);
     browser.wait_for(
         &student,
         &format!("JSON.parse(window.samscopeState()).image === '{nuclei_id}'"),

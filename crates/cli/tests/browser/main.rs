@@ -18,10 +18,13 @@
 //!   and prunes the import's cases in the Teach panel, and starts a session; a student in
 //!   another browser context follows case changes within a second, is refused on the
 //!   instructor's routes, and their Dice reaches the instructor's class view; a reveal
-//!   shows the student the ground truth and the paper protocol's result.
+//!   shows the student the ground truth and the paper protocol's result;
+//! - a GPU host over HTTPS (`--tls-self-signed`, `--token`): the page signs in through its
+//!   panel, decodes on WebGPU (a secure context), starts a session; a signed-out student
+//!   joins with the class link alone and reads nothing else.
 //!
 //! One test binary (`--test browser`), one file per scenario: [`decoder`], [`session`],
-//! [`volume`], [`class`]; the page helpers they share are below. They live in the CLI
+//! [`volume`], [`class`], [`https`]; the page helpers they share are below. They live in the CLI
 //! crate, not beside the viewer, because they drive the `samscope` binary (`serve`, and
 //! `segment --replay` to compare masks), and Cargo gives a test its package's binaries
 //! only (`CARGO_BIN_EXE_samscope`); a crate of their own would have to find the binary
@@ -32,6 +35,7 @@ mod support;
 
 mod class;
 mod decoder;
+mod https;
 mod session;
 mod volume;
 
@@ -228,4 +232,91 @@ fn text(browser: &mut Browser, page: &Page, id: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// The id of the image on screen.
+fn image_id(browser: &mut Browser, page: &Page) -> String {
+    state(browser, page)["image"]
+        .as_str()
+        .expect("an image is on screen")
+        .to_string()
+}
+
+/// Uploads `scan` through the file input and waits until an image other than `before`
+/// is on screen with its embedding; its id.
+fn upload_scan(browser: &mut Browser, page: &Page, scan: &Path, before: Option<&str>) -> String {
+    browser.set_file(page, "#scan-file", scan);
+    let before = before.unwrap_or("");
+    browser.wait_for(
+        page,
+        &format!(
+            "(s => s.image && s.image !== '{before}' && s.embedding_ready)(JSON.parse(window.samscopeState()))"
+        ),
+        Duration::from_secs(300),
+    );
+    image_id(browser, page)
+}
+
+/// "Add to deck" in the Teach panel after typing `fields` (element id, value); waits for
+/// the panel's "Added".
+fn add_to_deck(browser: &mut Browser, page: &Page, fields: &[(&str, &str)]) {
+    let typed: String = fields
+        .iter()
+        .map(|(id, value)| {
+            format!(
+                "document.getElementById('{id}').value = {};",
+                serde_json::to_string(value).unwrap()
+            )
+        })
+        .collect();
+    browser.eval(
+        page,
+        &format!(
+            "document.getElementById('deck-status').textContent = ''; {typed} \
+             document.getElementById('deck-add').click(); true"
+        ),
+    );
+    browser.wait_for(
+        page,
+        "document.getElementById('deck-status').textContent.startsWith('Added')",
+        Duration::from_secs(30),
+    );
+}
+
+/// "Start session" on the deck chosen in the Teach panel: the students' link, once the
+/// page is the session's instructor.
+fn start_session(browser: &mut Browser, page: &Page, origin: &str) -> String {
+    browser.eval(
+        page,
+        "document.getElementById('session-start').click(); true",
+    );
+    let link = browser
+        .wait_for(
+            page,
+            "document.getElementById('student-link').value",
+            Duration::from_secs(30),
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(link.starts_with(&format!("{origin}/#join=")), "{link}");
+    browser.wait_for(
+        page,
+        "window.samscopeClass && JSON.parse(window.samscopeClass()).role === 'instructor'",
+        Duration::from_secs(30),
+    );
+    link
+}
+
+/// Opens the students' `link` in a fresh browser context (CPU decoder), once it is a
+/// student's page.
+fn join_class(browser: &mut Browser, link: &str) -> Page {
+    let student = browser.open_in_new_context(&link.replace("/#join", "/?backend=cpu#join"));
+    wait_ready(browser, &student);
+    browser.wait_for(
+        &student,
+        "window.samscopeClass && JSON.parse(window.samscopeClass()).role === 'student'",
+        Duration::from_secs(60),
+    );
+    student
 }

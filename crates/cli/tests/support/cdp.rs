@@ -61,6 +61,11 @@ fn chromium() -> String {
 impl Browser {
     /// Starts headless Chromium; `webgpu` adds `--enable-unsafe-webgpu` (SwiftShader here).
     pub fn launch(webgpu: bool) -> Self {
+        Self::launch_with(webgpu, &[])
+    }
+
+    /// [`Self::launch`] with more command-line switches (`--host-resolver-rules=…`).
+    pub fn launch_with(webgpu: bool, extra: &[String]) -> Self {
         // One profile per launch: tests of one binary run in parallel, and a second
         // Chromium on the same profile hands over to the first and exits.
         static LAUNCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -99,6 +104,7 @@ impl Browser {
         } else {
             args.push("--disable-gpu".into());
         }
+        args.extend(extra.iter().cloned());
         args.push(format!("--user-data-dir={}", profile.display()));
         args.push("about:blank".into());
         let mut child = Command::new(chromium())

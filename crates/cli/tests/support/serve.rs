@@ -18,6 +18,8 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
     /// Its data directory (removed on drop).
     pub data: TempDir,
 }
@@ -25,6 +27,11 @@ pub struct Server {
 impl Server {
     /// Starts the server on `web_dir` and waits until it accepts connections.
     pub fn start(web_dir: &Path) -> Self {
+        Self::start_with(web_dir, &[])
+    }
+
+    /// [`Self::start`] with more `samscope serve` arguments (`--token`, `--tls-…`).
+    pub fn start_with(web_dir: &Path, extra: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -44,6 +51,7 @@ impl Server {
             .arg(&data)
             .arg("--web-dir")
             .arg(web_dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -59,6 +67,7 @@ impl Server {
         Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            port,
             data: TempDir(data),
         }
     }

@@ -7,6 +7,7 @@
 //! of the page to render — that the wasm-only `ui` layer performs. Nothing here touches
 //! the browser, so the flows are tested natively (`state/tests.rs`).
 
+mod auth;
 mod browse;
 mod class;
 mod flow;
@@ -19,6 +20,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
+pub use auth::{Auth, Secret};
 pub use browse::{Browse, SETTLE_MS, SliceMemory};
 pub use class::Class;
 pub use link::{DecoderLink, EmbeddingAsk};
@@ -77,6 +79,8 @@ pub struct State {
     pub class: Option<Class>,
     /// The case list of the deck chosen in the deck panel, as edited.
     pub deck: Option<DeckEdit>,
+    /// Signing in to a server with a token.
+    pub auth: Auth,
 }
 
 impl State {
@@ -90,6 +94,7 @@ impl State {
             browse: None,
             class: None,
             deck: None,
+            auth: Auth::default(),
         }
     }
 
@@ -182,6 +187,7 @@ impl State {
             "decode_ms": self.link.decode_ms,
             "weights_cached": self.link.weights_cached,
             "view": [view.scale, view.ox, view.oy],
+            "auth": self.auth.state_json(),
         })
     }
 }
@@ -406,6 +412,32 @@ pub enum Message {
         /// Up, down, remove.
         edit: CaseEdit,
     },
+    // --- signing in (a server started with a token)
+    /// What `GET /api/v1/auth` says.
+    AuthKnown {
+        /// The server needs a token.
+        token_required: bool,
+        /// This browser's session cookie is valid.
+        signed_in: bool,
+    },
+    /// Request `request` (numbered by the page) got 401, or is an upload the server would
+    /// refuse ([`Auth::needed`]): it waits for a sign-in.
+    Unauthorized {
+        /// The waiting request.
+        request: u64,
+    },
+    /// The person asked for the sign-in panel.
+    ShowSignIn,
+    /// The person submitted the token.
+    SignIn(Secret),
+    /// The sign-in request's outcome (`Err`: the reason to show).
+    SignedIn(Result<(), String>),
+    /// The person closed the panel without signing in.
+    SignInCancelled,
+    /// The person asked to sign out.
+    SignOut,
+    /// The server forgot the session.
+    SignedOut,
 }
 
 /// A part of the page drawn from the state.
@@ -427,6 +459,8 @@ pub enum Part {
     ClassResults,
     /// The deck panel's case list.
     DeckCases,
+    /// The sign-in panel and the sign-in/sign-out controls.
+    Auth,
 }
 
 /// What the page must do after an update.
@@ -487,6 +521,14 @@ pub enum Effect {
     AnswerControls(bool),
     /// The DOM event is handled here: no browser default.
     Consumed,
+    /// Post this token to `POST /api/v1/auth/sign-in` ([`Message::SignedIn`]).
+    SignIn(Secret),
+    /// Send these waiting requests again (signed in now).
+    Retry(Vec<u64>),
+    /// Fail these waiting requests with their 401 (the person did not sign in).
+    GiveUp(Vec<u64>),
+    /// `POST /api/v1/auth/sign-out` ([`Message::SignedOut`]).
+    SignOut,
 }
 
 impl Effect {

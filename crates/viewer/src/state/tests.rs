@@ -606,3 +606,102 @@ fn the_canvas_pans_zooms_and_fits() {
     );
     assert!(s.view.view.scale > fit.scale);
 }
+
+#[test]
+fn a_401_asks_for_the_token_once_and_the_requests_are_retried_after_signing_in() {
+    let mut s = State::new(BackendChoice::Cpu, Wire::default());
+    let fx = send(
+        &mut s,
+        Message::AuthKnown {
+            token_required: true,
+            signed_in: false,
+        },
+    );
+    assert!(has!(fx, Effect::Render(Part::Auth)));
+    assert!(s.auth.can_sign_in() && !s.auth.can_sign_out() && !s.auth.panel);
+    assert!(
+        s.auth.needed(),
+        "uploads wait for the sign-in before they are sent"
+    );
+
+    // The upload gets 401: the panel opens; a second 401 while it is open waits too.
+    let fx = send(&mut s, Message::Unauthorized { request: 1 });
+    assert!(s.auth.panel && has!(fx, Effect::Render(Part::Auth)));
+    assert!(!s.auth.message.is_empty());
+    send(&mut s, Message::Unauthorized { request: 2 });
+    assert_eq!(s.auth.waiting, vec![1, 2]);
+
+    // The token goes to the sign-in request (trimmed), and nowhere else.
+    let fx = send(
+        &mut s,
+        Message::SignIn(Secret(" a-long-enough-token \n".into())),
+    );
+    let posted: Vec<&Secret> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SignIn(token) => Some(token),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(posted, vec![&Secret("a-long-enough-token".into())]);
+    assert!(!format!("{fx:?}").contains("a-long-enough-token"));
+    assert!(s.auth.signing_in && s.auth.panel);
+    // A second submit while the first is on its way sends nothing.
+    let fx = send(
+        &mut s,
+        Message::SignIn(Secret("a-long-enough-token".into())),
+    );
+    assert!(!has!(fx, Effect::SignIn(_)));
+
+    // Signed in: the panel closes and both requests are sent again.
+    let fx = send(&mut s, Message::SignedIn(Ok(())));
+    assert!(has!(fx, Effect::Retry(ids) if *ids == vec![1, 2]));
+    assert!(!s.auth.panel && s.auth.signed_in && s.auth.waiting.is_empty());
+    assert!(s.auth.can_sign_out() && !s.auth.can_sign_in() && !s.auth.needed());
+    assert_eq!(s.state_json()["auth"]["signed_in"], true);
+
+    // Signing out forgets the session; the next 401 opens the panel again.
+    let fx = send(&mut s, Message::SignOut);
+    assert!(has!(fx, Effect::SignOut));
+    send(&mut s, Message::SignedOut);
+    assert!(!s.auth.signed_in && s.auth.can_sign_in());
+    send(&mut s, Message::Unauthorized { request: 3 });
+    assert!(s.auth.panel && s.auth.waiting == vec![3]);
+}
+
+#[test]
+fn a_wrong_token_keeps_the_panel_with_the_reason_and_cancelling_fails_the_requests() {
+    let mut s = State::new(BackendChoice::Cpu, Wire::default());
+    send(&mut s, Message::Unauthorized { request: 7 });
+    assert!(s.auth.token_required && s.auth.panel);
+
+    // An empty token is not sent.
+    let fx = send(&mut s, Message::SignIn(Secret("   ".into())));
+    assert!(!has!(fx, Effect::SignIn(_)) && !s.auth.signing_in);
+    assert!(s.auth.message.contains("Enter"));
+
+    send(
+        &mut s,
+        Message::SignIn(Secret("not-the-right-token".into())),
+    );
+    let fx = send(
+        &mut s,
+        Message::SignedIn(Err("HTTP 401 Unauthorized: wrong token".into())),
+    );
+    assert!(!has!(fx, Effect::Retry(_)) && has!(fx, Effect::Render(Part::Auth)));
+    assert!(s.auth.panel && !s.auth.signed_in && !s.auth.signing_in);
+    assert_eq!(s.auth.message, "HTTP 401 Unauthorized: wrong token");
+    assert_eq!(s.auth.waiting, vec![7], "the request still waits");
+
+    // The right token then works.
+    let fx = send(&mut s, Message::SignIn(Secret("the-right-token-16".into())));
+    assert!(has!(fx, Effect::SignIn(_)));
+    let fx = send(&mut s, Message::SignedIn(Ok(())));
+    assert!(has!(fx, Effect::Retry(ids) if *ids == vec![7]));
+
+    // A later 401 the person does not answer: closing the panel fails the request.
+    send(&mut s, Message::Unauthorized { request: 8 });
+    let fx = send(&mut s, Message::SignInCancelled);
+    assert!(has!(fx, Effect::GiveUp(ids) if *ids == vec![8]));
+    assert!(!s.auth.panel && s.auth.waiting.is_empty() && s.auth.can_sign_in());
+}

@@ -277,6 +277,14 @@ pub fn update(state: &mut State, message: Message) -> Vec<Effect> {
                 fx.push(Effect::Render(Part::DeckCases));
             }
         }
+        message @ (Message::AuthKnown { .. }
+        | Message::Unauthorized { .. }
+        | Message::ShowSignIn
+        | Message::SignIn(_)
+        | Message::SignedIn(_)
+        | Message::SignInCancelled
+        | Message::SignOut
+        | Message::SignedOut) => super::auth::update(&mut s.auth, message, &mut fx),
     }
     fx
 }

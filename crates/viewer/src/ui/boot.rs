@@ -11,6 +11,7 @@ use crate::ui::page::{Shared, dispatch, run, start_decoder};
 
 /// Loads the model list, the demo list and a share link; starts the decoder.
 pub async fn boot(page: Shared) {
+    run(&page, commands::auth_status());
     let models = match api::models().await {
         Ok(m) => m,
         Err(e) => {

@@ -65,7 +65,12 @@ pub fn wire(page: &Shared) {
         });
     }
     crate::ui::deck_editor::wire(page);
-    spawn(fill_decks(page.clone(), None));
+    // A student's page has no use for the deck list (on a server with a token it is not
+    // theirs to read: asking would open the sign-in panel).
+    let hash = window().location().hash().unwrap_or_default();
+    if !matches!(ClassLink::parse(&hash), Some(Ok(ClassLink::Join(_)))) {
+        spawn(fill_decks(page.clone(), None));
+    }
 }
 
 /// "Export": downloads the chosen deck as one file (cases, images, masks, volumes).
@@ -204,6 +209,8 @@ pub async fn open(page: Shared, link: ClassLink) {
         }
         ClassLink::Teach(key) | ClassLink::Join(key) => key,
     };
+    // The key grants this page (signed in or not) reads of the session deck's scans.
+    crate::js::set_classroom_key(Some(key.clone()));
     let room: Classroom = match call("GET", &format!("/api/v1/classroom/{key}"), None).await {
         Ok(bytes) => match serde_json::from_slice(&bytes) {
             Ok(room) => room,

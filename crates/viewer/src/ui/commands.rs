@@ -6,9 +6,9 @@
 use wasm_bindgen::JsValue;
 use web_sys::HtmlImageElement;
 
-use crate::js::{describe, get_bytes, send};
+use crate::js::{body_bytes, describe, error_detail, fetch, get_bytes, request, send};
 use crate::link::SharedView;
-use crate::state::{ImageMeta, MaskUse, Message};
+use crate::state::{ImageMeta, MaskUse, Message, Secret};
 use crate::ui::api::{self, Scan};
 use crate::ui::dom::{set_text, show_error, sleep_ms};
 use crate::volume::SliceView;
@@ -37,13 +37,18 @@ pub async fn call(method: &str, path: &str, body: Option<String>) -> Result<Vec<
     send(method, path, body.as_ref(), body.is_some()).await
 }
 
-/// Loads stored image `id` as a picture.
+/// Loads stored image `id` as a picture. It is fetched like every other read (so a 401
+/// waits for the sign-in and a class page names its key), then shown from a `blob:` URL.
 pub async fn load_image(id: &str) -> Result<HtmlImageElement, String> {
+    let bytes = get_bytes(&api::image_url(id)).await?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| describe(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| describe(&e))?;
     let element = HtmlImageElement::new().map_err(|e| describe(&e))?;
-    element.set_src(&api::image_url(id));
-    wasm_bindgen_futures::JsFuture::from(element.decode())
-        .await
-        .map_err(|e| format!("the image did not load: {}", describe(&e)))?;
+    element.set_src(&url);
+    let decoded = wasm_bindgen_futures::JsFuture::from(element.decode()).await;
+    let _ = web_sys::Url::revoke_object_url(&url);
+    decoded.map_err(|e| format!("the image did not load: {}", describe(&e)))?;
     Ok(element)
 }
 
@@ -212,6 +217,70 @@ pub async fn upload_mask(
                 MaskUse::Picture => format!("the ground truth was not accepted: {e}"),
                 MaskUse::LabelSlice(_) => format!("a label slice was not accepted: {e}"),
             });
+            Outcome::default()
+        }
+    }
+}
+
+/// `GET /api/v1/auth`: whether the server needs a token and this browser is signed in
+/// (nothing when the server has no such route: it is an open one).
+pub async fn auth_status() -> Outcome {
+    let status = match request("GET", "/api/v1/auth", None, false) {
+        Ok(req) => match fetch(&req).await {
+            Ok(response) if response.ok() => body_bytes(&response)
+                .await
+                .ok()
+                .and_then(|b| serde_json::from_slice::<::api::AuthStatus>(&b).ok()),
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    Outcome::of(
+        status
+            .map(|s| Message::AuthKnown {
+                token_required: s.token_required,
+                signed_in: s.signed_in,
+            })
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// `POST /api/v1/auth/sign-in` with `token` (the server answers with its session cookie).
+pub async fn sign_in(token: Secret) -> Outcome {
+    let body = ::api::SignIn { token: token.0 };
+    let body = JsValue::from_str(&serde_json::to_string(&body).unwrap_or_default());
+    let outcome = match request("POST", "/api/v1/auth/sign-in", Some(&body), true) {
+        Ok(req) => match fetch(&req).await {
+            Ok(response) if response.ok() => Ok(()),
+            Ok(response) if response.status() == 401 => {
+                Err("The server refused this token: check it and try again.".into())
+            }
+            Ok(response) => Err(error_detail(&response).await),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    Outcome::of(vec![Message::SignedIn(outcome)])
+}
+
+/// `POST /api/v1/auth/sign-out`: the server forgets the session and expires the cookie.
+pub async fn sign_out() -> Outcome {
+    let sent = match request("POST", "/api/v1/auth/sign-out", None, false) {
+        Ok(req) => fetch(&req).await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(response) if response.ok() => Outcome::of(vec![Message::SignedOut]),
+        Ok(response) => {
+            show_error(&format!(
+                "signing out failed: {}",
+                error_detail(&response).await
+            ));
+            Outcome::default()
+        }
+        Err(e) => {
+            show_error(&format!("signing out failed: {e}"));
             Outcome::default()
         }
     }

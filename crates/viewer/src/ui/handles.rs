@@ -32,4 +32,8 @@ pub struct Dom {
     pub checks: HashMap<u32, js_sys::Function>,
     /// The teaching session's event stream.
     pub events: Option<EventSource>,
+    /// Requests that got 401 and wait for a sign-in: number → the wait's resolve.
+    pub sign_in_waits: HashMap<u64, js_sys::Function>,
+    /// The last number given to a waiting request.
+    pub next_wait: u64,
 }

@@ -5,10 +5,12 @@
 //! - [`paint`]: draws the page's parts from the state;
 //! - [`commands`]: fetches and loads that end in messages;
 //! - [`page`]: the one `dispatch` (update, then perform the effects) and the worker link;
-//! - [`deck_editor`], [`classroom`], [`events`], [`boot`]: DOM events → messages;
+//! - [`auth`], [`deck_editor`], [`classroom`], [`events`], [`boot`]: DOM events → messages
+//!   (and the sign-in a 401 waits for);
 //! - [`hooks`]: the test and automation hooks (`window.samscope*`).
 
 pub mod api;
+pub mod auth;
 pub mod boot;
 pub mod classroom;
 pub mod commands;
@@ -37,6 +39,7 @@ pub fn start() {
     };
     page::listen_to_worker(&page, hooks::intercept);
     events::wire(&page);
+    auth::install(&page);
     classroom::wire(&page);
     hooks::install(&page);
     page::perform(&page, vec![crate::state::Effect::Render(Part::Results)]);

@@ -126,7 +126,13 @@ pub fn perform(page: &Shared, effects: Vec<Effect>) {
                     let s = page.state.borrow();
                     api::embedding_url(&image, &s.link.model, s.link.wire)
                 };
-                post(page, &Request::SetImage { url });
+                post(
+                    page,
+                    &Request::SetImage {
+                        url,
+                        classroom: crate::js::classroom_key(),
+                    },
+                );
             }
             Effect::Text { id, text } => set_text(id, &text),
             Effect::Error(message) => show_error(&message),
@@ -163,10 +169,25 @@ pub fn perform(page: &Shared, effects: Vec<Effect>) {
             Effect::OpenCase(case) => open_case(page, &case),
             Effect::AnswerControls(visible) => paint::answer_controls(visible),
             Effect::Consumed => {}
+            Effect::SignIn(token) => run(page, commands::sign_in(token)),
+            Effect::SignOut => run(page, commands::sign_out()),
+            Effect::Retry(ids) => end_waits(page, &ids, true),
+            Effect::GiveUp(ids) => end_waits(page, &ids, false),
         }
     }
     for part in parts {
         paint::render(part, &page.state.borrow(), &mut page.dom.borrow_mut());
+    }
+}
+
+/// Ends the waits of requests `ids` that got 401 (`ui::auth`): `retry` sends them again,
+/// else they fail with their 401.
+fn end_waits(page: &Page, ids: &[u64], retry: bool) {
+    for id in ids {
+        let resolve = page.dom.borrow_mut().sign_in_waits.remove(id);
+        if let Some(resolve) = resolve {
+            let _ = resolve.call1(&JsValue::NULL, &JsValue::from_bool(retry));
+        }
     }
 }
 

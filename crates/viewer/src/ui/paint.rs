@@ -28,6 +28,7 @@ pub fn render(part: Part, state: &State, dom: &mut Dom) {
         Part::ClassProgress => class_progress(state),
         Part::ClassResults => class_results(state),
         Part::DeckCases => deck_cases(state),
+        Part::Auth => auth_controls(state),
     }
 }
 
@@ -413,4 +414,17 @@ fn deck_cases(state: &State) {
     list.set_hidden(titles.is_empty() && !dirty);
     let save: HtmlButtonElement = by_id("deck-save");
     save.set_hidden(!dirty);
+}
+
+/// The sign-in panel and the header's sign-in/sign-out buttons.
+fn auth_controls(state: &State) {
+    let auth = &state.auth;
+    by_id::<HtmlElement>("sign-in").set_hidden(!auth.panel);
+    set_text("sign-in-message", &auth.message);
+    by_id::<HtmlButtonElement>("sign-in-submit").set_disabled(auth.signing_in);
+    by_id::<HtmlElement>("sign-in-open").set_hidden(!auth.can_sign_in());
+    by_id::<HtmlElement>("sign-out").set_hidden(!auth.can_sign_out());
+    if auth.panel && !auth.signing_in {
+        let _ = by_id::<HtmlInputElement>("sign-in-token").focus();
+    }
 }

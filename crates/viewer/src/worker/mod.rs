@@ -113,7 +113,10 @@ async fn handle(request: Request) -> Reply {
             layout,
             backend,
         } => init(&model, &url, &sha256, layout, backend).await,
-        Request::SetImage { url } => set_image(&url).await,
+        Request::SetImage { url, classroom } => {
+            crate::js::set_classroom_key(classroom);
+            set_image(&url).await
+        }
         Request::Decode {
             seq,
             steps,
