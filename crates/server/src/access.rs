@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 
 use crate::error::ApiError;
 use crate::http::blocking;
@@ -33,6 +34,10 @@ use crate::state::AppState;
 pub const CLASSROOM_HEADER: &str = "x-samscope-classroom";
 /// Largest sign-in body.
 const SIGN_IN_BYTES: usize = 1024;
+/// Most bytes of a refused request's body read (and discarded) before the refusal is sent.
+const DRAIN_BYTES: usize = 64 << 20;
+/// Longest time spent reading a refused request's body.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 /// Largest slice answer read back to learn the slice's image id.
 const SLICE_ANSWER_BYTES: usize = 64 << 10;
 
@@ -89,7 +94,9 @@ pub async fn guard(
 ) -> Result<Response, ApiError> {
     let access = &state.access;
     if is_state_changing(request.method()) {
-        access.origin.check(request.headers(), request.uri())?;
+        if let Err(refused) = access.origin.check(request.headers(), request.uri()) {
+            return Err(drained(request, refused).await);
+        }
     }
     let route = request
         .extensions()
@@ -98,9 +105,13 @@ pub async fn guard(
     if !access.token_required() || is_public(route.as_deref()) {
         return Ok(next.run(request).await);
     }
-    if access.signed_in(request.headers())? {
-        request.extensions_mut().insert(Admitted);
-        return Ok(next.run(request).await);
+    match access.signed_in(request.headers()) {
+        Ok(true) => {
+            request.extensions_mut().insert(Admitted);
+            return Ok(next.run(request).await);
+        }
+        Ok(false) => {}
+        Err(refused) => return Err(drained(request, refused).await),
     }
     let key = request
         .headers()
@@ -113,7 +124,26 @@ pub async fn guard(
             return classroom_read(&state, key, target, request, next).await;
         }
     }
-    Err(ApiError::Unauthorized)
+    Err(drained(request, ApiError::Unauthorized).await)
+}
+
+/// Reads and discards what is left of a refused request's body (at most [`DRAIN_BYTES`],
+/// for at most [`DRAIN_TIME`]) and hands back `refusal`: a browser still sending an upload
+/// to a server that closed the connection unread sees the connection reset, not the 401 or
+/// 403 that tells it to sign in.
+async fn drained(request: Request, refusal: ApiError) -> ApiError {
+    let mut body = request.into_body().into_data_stream();
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut read = 0usize;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len();
+            if read > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+    refusal
 }
 
 /// Serves `request` when `target` belongs to the deck of the live session `key` opens (or
@@ -126,9 +156,11 @@ async fn classroom_read(
     next: Next,
 ) -> Result<Response, ApiError> {
     let worker = state.clone();
-    let opened = blocking(move || worker.teaching.open_key(&key))
-        .await?
-        .map_err(|_| ApiError::Unauthorized)?;
+    let opened = match blocking(move || worker.teaching.open_key(&key)).await {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(_)) => return Err(drained(request, ApiError::Unauthorized).await),
+        Err(fault) => return Err(fault),
+    };
     let session = opened.row.id.as_str();
     let cases = &opened.row.cases;
     let in_deck_volumes = |id: &str| {
@@ -144,7 +176,7 @@ async fn classroom_read(
         Target::Volume(id) | Target::Slice(id) => in_deck_volumes(id),
     };
     if !granted {
-        return Err(ApiError::Unauthorized);
+        return Err(drained(request, ApiError::Unauthorized).await);
     }
     request.extensions_mut().insert(Admitted);
     let response = next.run(request).await;

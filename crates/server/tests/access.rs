@@ -525,3 +525,39 @@ async fn short_tokens_never_start_a_server() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A browser uploading without signing in must read the 401 that tells it to sign in: the
+/// server reads (and drops) the refused body instead of closing the connection under the
+/// client's feet, which the client sees as a reset connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_upload_is_answered_401_not_reset_while_its_body_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::fresh("access-drain", with_token).await;
+    let body = vec![0x5au8; 8 << 20];
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/images HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), stream.write_all(&body))
+        .await
+        .expect("the body is taken within 30 s")
+        .expect("the server reads the refused body instead of resetting the connection");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("unauthorized") {
+        let read = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buffer))
+            .await
+            .expect("the answer comes within 30 s")
+            .expect("the connection is not reset");
+        assert!(read > 0, "closed before the 401: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 401"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    server.stop().await;
+}
