@@ -25,6 +25,10 @@ pub struct ServerLimits {
     pub memory_cache_bytes: usize,
     /// Uploads decoded at the same time; more wait their turn (default 4).
     pub max_concurrent_uploads: usize,
+    /// Memory all upload decodes together may use, bytes (default 2 GiB): each is weighed
+    /// by what its header announces and waits for room; one that alone needs more is
+    /// refused (413).
+    pub decode_memory: u64,
 }
 
 impl Default for ServerLimits {
@@ -38,6 +42,7 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(120),
             memory_cache_bytes: 256 << 20,
             max_concurrent_uploads: 4,
+            decode_memory: 2 << 30,
         }
     }
 }

@@ -17,12 +17,14 @@
 
 #![warn(missing_docs)]
 
+mod budget;
 mod cache;
 mod config;
 mod content;
 mod embeddings;
 mod encoder;
 mod error;
+mod export;
 mod http;
 mod image_id;
 mod layers;

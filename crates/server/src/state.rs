@@ -116,6 +116,8 @@ pub struct AppState {
     pub volumes: VolumeCache,
     /// Decks and teaching sessions.
     pub teaching: teaching::Teaching,
+    /// Memory for decoding uploads (`--decode-memory`).
+    pub decode_budget: crate::budget::DecodeBudget,
 }
 
 impl AppState {
@@ -182,6 +184,10 @@ impl AppState {
             metrics,
             volumes: VolumeCache::new(VOLUME_CACHE_BYTES),
             teaching,
+            decode_budget: crate::budget::DecodeBudget::new(
+                config.limits.decode_memory,
+                config.limits.request_timeout,
+            ),
         })
     }
 

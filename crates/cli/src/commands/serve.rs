@@ -32,6 +32,12 @@ pub struct ServeArgs {
     /// must be its base; repeat for several.
     #[arg(long = "finetuned", value_name = "MODEL_DIR")]
     pub finetuned: Vec<PathBuf>,
+    /// Memory, in bytes, that upload decodes may use together (default 2 GiB): each
+    /// upload is weighed by the size its header announces and waits for room; one that
+    /// alone needs more is refused with 413.
+    #[arg(long, value_name = "BYTES", default_value_t = ServerLimits::default().decode_memory,
+          value_parser = clap::value_parser!(u64).range(1 << 20..))]
+    pub decode_memory: u64,
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -59,7 +65,10 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         token: args.token.clone(),
         web_dir,
         static_dir: existing_dir("static"),
-        limits: ServerLimits::default(),
+        limits: ServerLimits {
+            decode_memory: args.decode_memory,
+            ..ServerLimits::default()
+        },
         finetuned: Vec::new(),
     };
     // Refuse an insecure address before spending seconds on the model.
