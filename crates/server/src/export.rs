@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::http::blocking;
 use crate::state::AppState;
 
-/// Bytes per chunk sent to the client.
+/// Bytes per chunk sent to the client (a chunk may exceed it by one write).
 const CHUNK: usize = 256 << 10;
 /// Chunks written ahead of the client.
 const AHEAD: usize = 4;
@@ -43,13 +43,14 @@ impl ChannelWriter {
 }
 
 impl Write for ChannelWriter {
+    /// Takes all of `bytes` (never a part: base64's encoder, for one, answers a partial
+    /// write with `Ok(0)`, which `write_all` takes for a failure).
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let n = bytes.len().min(CHUNK - self.buffer.len());
-        self.buffer.extend_from_slice(&bytes[..n]);
-        if self.buffer.len() == CHUNK {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= CHUNK {
             self.send()?;
         }
-        Ok(n)
+        Ok(bytes.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -113,4 +114,36 @@ pub async fn export_deck(state: &Arc<AppState>, id: String) -> Result<Response, 
         Body::from_stream(body),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_hands_over_every_byte_in_chunks() {
+        let (sender, mut receiver) = mpsc::channel(AHEAD);
+        let data: Vec<u8> = (0..CHUNK * 3 + 1234).map(|i| (i % 253) as u8).collect();
+        let expected = data.clone();
+        let writer = std::thread::spawn(move || {
+            let mut out = ChannelWriter {
+                sender,
+                buffer: Vec::with_capacity(CHUNK),
+            };
+            for piece in data.chunks(1000) {
+                out.write_all(piece).unwrap();
+            }
+            out.write_all(b"end").unwrap();
+            out.flush().unwrap();
+        });
+        let mut got = Vec::new();
+        while let Some(chunk) = receiver.blocking_recv() {
+            let chunk = chunk.unwrap();
+            assert!(chunk.len() < CHUNK + 1000);
+            got.extend_from_slice(&chunk);
+        }
+        writer.join().unwrap();
+        assert_eq!(&got[..expected.len()], &expected[..]);
+        assert_eq!(&got[expected.len()..], b"end");
+    }
 }
