@@ -180,17 +180,24 @@ fn nifti_u8(dims: [i16; 3], voxels: &[u8]) -> Vec<u8> {
 fn a_nifti_announcing_more_than_the_budget_gets_413_without_allocating_it() {
     // 64 MiB of decode memory.
     let server = Server::start_with(None, &["--decode-memory", "67108864"]);
-    // 512 × 512 × 300 int16 announced (150 MiB of samples, 300 MiB decoded); the file
-    // holds only its header and a few bytes.
-    let header = Nifti1 {
-        dims: [512, 512, 300],
-        datatype: 4,
-        bitpix: 16,
-        ..Nifti1::default()
-    }
-    .file(&[0; 1024]);
+    // A gzipped int16 NIfTI announcing `dims` that holds only its header and a few bytes.
+    let announcing = |dims: [i16; 3]| {
+        let header = Nifti1 {
+            dims,
+            datatype: 4,
+            bitpix: 16,
+            ..Nifti1::default()
+        };
+        gzip(&header.file(&[0; 1024]))
+    };
+    // 512 × 512 × 300: 150 MiB of samples, 300 MiB decoded.
     let before = peak_rss(&server);
-    let (status, body) = http(&server, "POST", "/api/v1/images", &gzip(&header));
+    let (status, body) = http(
+        &server,
+        "POST",
+        "/api/v1/images",
+        &announcing([512, 512, 300]),
+    );
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
     let error = json_of(&body);
     assert_eq!(error["error"], "too_large");
@@ -200,14 +207,8 @@ fn a_nifti_announcing_more_than_the_budget_gets_413_without_allocating_it() {
         "{message}"
     );
     // Beyond the per-decode limit (2 GiB) as well: 2048³ int16.
-    let absurd = Nifti1 {
-        dims: [2048, 2048, 2048],
-        datatype: 4,
-        bitpix: 16,
-        ..Nifti1::default()
-    }
-    .file(&[0; 64]);
-    let (status, body) = http(&server, "POST", "/api/v1/images", &gzip(&absurd));
+    let absurd = announcing([2048, 2048, 2048]);
+    let (status, body) = http(&server, "POST", "/api/v1/images", &absurd);
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
     let after = peak_rss(&server);
     assert!(

@@ -185,18 +185,29 @@ impl Volume {
 /// bytes can never keep a DICOM file's attributes by accident: read them with
 /// [`decode_scan`] or [`decode_scan_image`].
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImagingError> {
+    let format = raster_format(bytes, limits, "input")?;
+    decode_raster(bytes, format, limits)
+}
+
+/// The raster format of `bytes` (checked against `limits`); a volume format is refused,
+/// naming `what` the bytes are for.
+pub(crate) fn raster_format(
+    bytes: &[u8],
+    limits: &Limits,
+    what: &'static str,
+) -> Result<SourceFormat, ImagingError> {
     limits.check_input(bytes.len())?;
     let format = detect(bytes)?;
     if format.is_volume() {
         return Err(ImagingError::Unsupported(
-            "input",
+            what,
             format!(
                 "{} is a volume format; this reads PNG, JPEG, TIFF and PNM images",
                 format.name()
             ),
         ));
     }
-    decode_raster(bytes, format, limits)
+    Ok(format)
 }
 
 /// Decodes any supported file held in memory to one 8-bit RGB image within `limits`:

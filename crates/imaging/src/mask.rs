@@ -7,7 +7,7 @@ use std::io::Cursor;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ColorType, DynamicImage};
 
-use crate::{ImagingError, Limits, detect};
+use crate::{ImagingError, Limits};
 
 /// A mask re-encoded by [`clean_mask`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,17 +24,7 @@ pub struct CleanMask {
 /// `limits` and re-encodes its samples, unchanged, as a PNG without any metadata chunk.
 /// Volume formats and floating-point samples are refused.
 pub fn clean_mask(bytes: &[u8], limits: &Limits) -> Result<CleanMask, ImagingError> {
-    limits.check_input(bytes.len())?;
-    let format = detect(bytes)?;
-    if format.is_volume() {
-        return Err(ImagingError::Unsupported(
-            "mask",
-            format!(
-                "{} is a volume format; a mask is a PNG, TIFF or PNM image",
-                format.name()
-            ),
-        ));
-    }
+    let format = crate::raster_format(bytes, limits, "mask")?;
     // The decoded samples, and at most as many again for the encoder's copy.
     let image = crate::decode_pixels(bytes, format, limits, 8)?;
     let color = image.color();

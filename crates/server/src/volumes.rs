@@ -20,8 +20,9 @@ use axum::extract::{Path, State};
 use imaging::{Axis, Preset, SourceFormat, Volume, Window, WindowLevel};
 use sam::RgbImage;
 
+use crate::budget::decoding;
 use crate::error::{ApiError, echo};
-use crate::http::{blocking, body_error};
+use crate::http::body_error;
 use crate::image_id::{ImageId, VolumeId, is_descriptor, slice_descriptor};
 use crate::state::AppState;
 
@@ -190,7 +191,11 @@ pub async fn get_volume(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<VolumeInfo>, ApiError> {
     let id = volume_id(path)?;
-    let info = blocking(move || load(&state, &id).map(|v| volume_info(&id, &v))).await??;
+    // A volume read back from the store is decoded within the decode memory budget.
+    let info = decoding(&state, move |state| {
+        load(state, &id).map(|v| volume_info(&id, &v))
+    })
+    .await?;
     Ok(Json(info))
 }
 
@@ -234,12 +239,11 @@ pub async fn post_slice(
         .window
         .as_ref()
         .map_or(Ok(Window::Default), window_of)?;
-    let worker = state.clone();
-    let slice = blocking(move || {
-        let volume = load(&worker, &id)?;
-        store_slice(&worker, &id, &volume, axis, request.index, &window)
+    let slice = decoding(&state, move |state| {
+        let volume = load(state, &id)?;
+        store_slice(state, &id, &volume, axis, request.index, &window)
     })
-    .await??;
+    .await?;
     tracing::info!(volume = %id, image = %slice.id, axis = %slice.axis, index = slice.index, "slice stored");
     Ok(Json(slice))
 }

@@ -103,27 +103,24 @@ pub(crate) fn write_export(
         write_base64(out, &image.png).map_err(io)?;
         out.write_all(b"}").map_err(io)?;
     }
-    out.write_all(b"},\"masks\":{").map_err(io)?;
-    for (n, id) in sorted(refs.masks).iter().enumerate() {
-        let bytes = content
-            .mask_file(id)
+    let blobs: [(&[u8], ContentKind, Vec<String>); 2] = [
+        (b"},\"masks\":{", ContentKind::Mask, refs.masks),
+        (b"},\"volumes\":{", ContentKind::Volume, refs.volumes),
+    ];
+    for (key, kind, ids) in blobs {
+        out.write_all(key).map_err(io)?;
+        for (n, id) in sorted(ids).iter().enumerate() {
+            let bytes = match kind {
+                ContentKind::Mask => content.mask_file(id),
+                _ => content.volume_file(id),
+            }
             .map_err(export_error)?
-            .ok_or_else(|| missing(ContentKind::Mask, id))?;
-        out.write_all(if n == 0 { b"" } else { b"," }).map_err(io)?;
-        json(out, &id.as_str())?;
-        out.write_all(b":").map_err(io)?;
-        write_base64(out, &bytes).map_err(io)?;
-    }
-    out.write_all(b"},\"volumes\":{").map_err(io)?;
-    for (n, id) in sorted(refs.volumes).iter().enumerate() {
-        let payload = content
-            .volume_file(id)
-            .map_err(export_error)?
-            .ok_or_else(|| missing(ContentKind::Volume, id))?;
-        out.write_all(if n == 0 { b"" } else { b"," }).map_err(io)?;
-        json(out, &id.as_str())?;
-        out.write_all(b":").map_err(io)?;
-        write_base64(out, &payload).map_err(io)?;
+            .ok_or_else(|| missing(kind, id))?;
+            out.write_all(if n == 0 { b"" } else { b"," }).map_err(io)?;
+            json(out, &id.as_str())?;
+            out.write_all(b":").map_err(io)?;
+            write_base64(out, &bytes).map_err(io)?;
+        }
     }
     out.write_all(b"}}").map_err(io)?;
     out.flush().map_err(io)
