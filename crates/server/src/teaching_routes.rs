@@ -114,14 +114,15 @@ fn model_check(state: &AppState) -> impl Fn(&str) -> Result<(), String> + '_ {
     }
 }
 
-/// Checks the window of every volume case as the slices endpoint would (400 with the
-/// case's number), so a deck never holds a window no slice can be stored with.
+/// Checks the window of every volume case as the slices endpoint would (400 naming the
+/// case, counted from 0 as teaching does), so a deck never holds a window no slice can be
+/// stored with (an imported deck file is checked by teaching: 422).
 fn check_windows<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Result<(), ApiError> {
     for (n, case) in cases.into_iter().enumerate() {
         if let Some(volume) = &case.volume {
             crate::volumes::window_of(&volume.window).map_err(|e| match e {
                 ApiError::BadRequest(m) => {
-                    ApiError::BadRequest(format!("case {}: `volume.window`: {m}", n + 1))
+                    ApiError::BadRequest(format!("case {n}: `volume.window`: {m}"))
                 }
                 other => other,
             })?;

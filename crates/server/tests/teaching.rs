@@ -116,7 +116,7 @@ async fn decks_are_checked_exported_and_imported() {
         let got = send(&server, Method::POST, "/api/v1/decks", unstorable).await;
         assert_error(got.clone(), 400, "bad_request");
         assert!(
-            got.1["detail"].as_str().unwrap().contains("case 1"),
+            got.1["detail"].as_str().unwrap().contains("case 0"),
             "{}",
             got.1
         );

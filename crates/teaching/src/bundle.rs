@@ -205,6 +205,9 @@ pub(crate) fn import(content: &dyn ContentStore, bytes: &[u8]) -> Result<DeckInp
         cases: file.cases,
     };
     let refs = check_deck(&input).map_err(invalid)?;
+    if let Some(problem) = crate::deck::window_problem(&input.cases) {
+        return Err(invalid(problem));
+    }
     for (id, entry) in &file.images {
         if !is_content_id(id) {
             return Err(invalid("an image key is not an id"));
@@ -365,6 +368,25 @@ mod tests {
         // And it reads back.
         let input = import(&blobs, &streamed).unwrap();
         assert_eq!(input.cases, deck.cases);
+
+        // A file whose case carries a window no slice could be stored with is refused.
+        let mut unstorable = deck.clone();
+        for window in [
+            api::WindowSpec::Manual {
+                center: 1e308,
+                width: 1e308,
+            },
+            api::WindowSpec::Text("1e20,1e-20".into()),
+            api::WindowSpec::Text("40,x".into()),
+        ] {
+            unstorable.cases[1].volume.as_mut().unwrap().window = window;
+            let file = export(&blobs, &unstorable).unwrap();
+            let err = import(&blobs, &file).unwrap_err();
+            assert!(
+                matches!(&err, TeachingError::BadDeckFile(m) if m.contains("case 1: `volume.window`")),
+                "{err:?}"
+            );
+        }
 
         // A deck without content still makes a valid file.
         let empty = Deck {
