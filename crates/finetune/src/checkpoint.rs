@@ -109,12 +109,15 @@ pub fn save(
             format!("saving the optimizer state: {e:?}"),
         )
     })?;
+    // Burn's recorder does not sync: the checkpoint is complete on disk before it is renamed.
+    runfolder::sync_file(&optimizer_path).map_err(|e| FinetuneError::io(&optimizer_path, e))?;
     let text = serde_json::to_string_pretty(state).expect("state serialises");
     write(&partial.join(STATE), text.as_bytes())?;
     if done.exists() {
         std::fs::remove_dir_all(&done).map_err(|e| FinetuneError::io(&done, e))?;
     }
     std::fs::rename(&partial, &done).map_err(|e| FinetuneError::io(&done, e))?;
+    runfolder::sync_folder(&root);
     for entry in std::fs::read_dir(&root).map_err(|e| FinetuneError::io(&root, e))? {
         let path = entry.map_err(|e| FinetuneError::io(&root, e))?.path();
         if path != done && path.is_dir() {

@@ -41,10 +41,7 @@ pub fn write_atomic_with(
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, path)?;
-        // Persist the rename itself; not every platform can open a folder, so best effort.
-        if let Ok(folder) = File::open(dir) {
-            let _ = folder.sync_all();
-        }
+        sync_folder(dir);
         Ok(())
     })();
     if result.is_err() {
@@ -53,10 +50,36 @@ pub fn write_atomic_with(
     result
 }
 
+/// Persists the entries of `dir` (a rename into it, a file created in it). Not every
+/// platform can open a folder, so this is best effort.
+pub fn sync_folder(dir: &Path) {
+    if let Ok(folder) = File::open(dir) {
+        let _ = folder.sync_all();
+    }
+}
+
+/// Flushes the content of a file another library wrote (one that does not sync itself)
+/// to disk.
+pub fn sync_file(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn syncing_a_missing_file_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("runfolder-sync-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("written-elsewhere.bin");
+        assert!(sync_file(&file).is_err());
+        fs::write(&file, b"weights").unwrap();
+        sync_file(&file).unwrap();
+        sync_folder(&dir);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn scratch(name: &str) -> PathBuf {
         let dir =

@@ -14,6 +14,6 @@ mod atomic;
 mod progress;
 mod resume;
 
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{sync_file, sync_folder, write_atomic, write_atomic_with};
 pub use progress::{Ticker, clock, eta};
 pub use resume::{Difference, RunFolder, RunFolderError, differences};

@@ -25,6 +25,16 @@ pub struct ServerLimits {
     pub memory_cache_bytes: usize,
     /// Uploads decoded at the same time; more wait their turn (default 4).
     pub max_concurrent_uploads: usize,
+    /// Longest time an upload body may take to arrive; the upload slot is taken only
+    /// once it has (default 60 s; slower bodies get 408).
+    pub body_timeout: Duration,
+    /// Teaching event streams open at once on the server (default 1024).
+    pub max_event_streams: usize,
+    /// Teaching event streams open at once on one session (default 300).
+    pub max_session_streams: usize,
+    /// Bytes of embeddings, images and volumes kept on disk before the least recently
+    /// used that no deck uses are evicted (default 20 GiB; 0: unbounded).
+    pub cache_max_bytes: u64,
     /// Memory all upload decodes together may use, bytes (default 2 GiB): each is weighed
     /// by what its header announces and waits for room; one that alone needs more is
     /// refused (413).
@@ -42,6 +52,10 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(120),
             memory_cache_bytes: 256 << 20,
             max_concurrent_uploads: 4,
+            body_timeout: Duration::from_secs(60),
+            max_event_streams: 1024,
+            max_session_streams: 300,
+            cache_max_bytes: 20 << 30,
             decode_memory: 2 << 30,
         }
     }

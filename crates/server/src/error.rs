@@ -93,6 +93,15 @@ pub enum ApiError {
     /// 500: a server-side failure; the detail is logged, not sent.
     #[error("{0}")]
     Internal(String),
+    /// 408: the request body did not arrive within the body timeout.
+    #[error("the request body did not arrive within {seconds} s; send it again on a faster link")]
+    BodyTimeout {
+        /// The timeout in seconds.
+        seconds: u64,
+    },
+    /// 503: too many event streams are open (on the server or on this session).
+    #[error("{0}; retry later")]
+    TooManyStreams(String),
 }
 
 impl ApiError {
@@ -121,6 +130,8 @@ impl ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Busy { .. } | ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyStreams(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -145,6 +156,8 @@ impl ApiError {
             ApiError::Busy { .. } => "busy",
             ApiError::Timeout { .. } => "timeout",
             ApiError::Internal(_) => "internal",
+            ApiError::BodyTimeout { .. } => "body_timeout",
+            ApiError::TooManyStreams(_) => "too_many_streams",
         }
     }
 }
@@ -173,6 +186,14 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::BodyTimeout { .. } => {
+                // The rest of the body is not read: the connection cannot carry another
+                // request.
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            ApiError::TooManyStreams(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(5u64));
             }
             _ => {}
         }

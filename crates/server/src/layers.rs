@@ -75,21 +75,6 @@ pub async fn check_host(
     Ok(next.run(request).await)
 }
 
-/// Lets at most `max_concurrent_uploads` uploads decode at once; the rest wait their
-/// turn (a 100 MP decode holds hundreds of MiB).
-pub async fn limit_uploads(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let _slot = state
-        .upload_slots
-        .acquire()
-        .await
-        .map_err(|_| ApiError::internal("upload slots closed"))?;
-    Ok(next.run(request).await)
-}
-
 /// Constant-time comparison, so response timing does not reveal the token.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -21,9 +21,11 @@ mod budget;
 mod cache;
 mod config;
 mod content;
+mod disk;
 mod embeddings;
 mod encoder;
 mod error;
+mod eviction;
 mod export;
 mod http;
 mod image_id;
@@ -33,8 +35,10 @@ mod metrics;
 mod routes;
 mod state;
 mod store;
+mod streams;
 mod teaching_routes;
 mod transfer;
+mod upload_gate;
 mod volume_cache;
 mod volumes;
 
@@ -79,6 +83,7 @@ impl Server {
                 })?;
         let addr = listener.local_addr().map_err(ServerError::Runtime)?;
         let state = Arc::new(state);
+        eviction::start(&state);
         let app = routes::router(
             state.clone(),
             config.web_dir.as_deref(),

@@ -25,11 +25,12 @@ use crate::error::{ApiError, echo};
 use crate::http::{IMMUTABLE, blocking, body_error, conditional, image_id, not_modified};
 use crate::image_id::{ImageId, PREPROCESSING_V1};
 use crate::layers::{
-    check_host, limit_uploads, observe, require_token, security_headers, timeout, vary_on_encoding,
+    check_host, observe, require_token, security_headers, timeout, vary_on_encoding,
 };
 use crate::state::AppState;
 use crate::store::weights_tag;
 use crate::transfer::Coding;
+use crate::upload_gate::{UploadGate, limit_uploads};
 
 /// `Cache-Control` of content-addressed responses: the URL names the content, so a
 /// browser may keep it for a year; `private` keeps scans out of shared caches.
@@ -48,15 +49,24 @@ pub fn router(
 ) -> Router {
     let upload = post(upload_image)
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes))
-        .layer(from_fn_with_state(state.clone(), limit_uploads))
+        .layer(from_fn_with_state(
+            UploadGate::new(&state, state.limits.max_upload_bytes),
+            limit_uploads,
+        ))
         .route_layer(from_fn_with_state(state.clone(), require_token));
     let upload_mask = post(crate::masks::upload_mask)
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes))
-        .layer(from_fn_with_state(state.clone(), limit_uploads))
+        .layer(from_fn_with_state(
+            UploadGate::new(&state, state.limits.max_upload_bytes),
+            limit_uploads,
+        ))
         .route_layer(from_fn_with_state(state.clone(), require_token));
     let slices = post(crate::volumes::post_slice)
         .layer(DefaultBodyLimit::max(crate::volumes::SLICE_REQUEST_BYTES))
-        .layer(from_fn_with_state(state.clone(), limit_uploads))
+        .layer(from_fn_with_state(
+            UploadGate::new(&state, crate::volumes::SLICE_REQUEST_BYTES),
+            limit_uploads,
+        ))
         .route_layer(from_fn_with_state(state.clone(), require_token));
     let api = Router::new()
         .route("/healthz", get(healthz))
@@ -128,7 +138,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.memory.used()),
+        state.metrics.render(state.memory.used())
+            + &state.store.usage.render()
+            + &state.streams.render(),
     )
 }
 

@@ -116,6 +116,8 @@ pub struct AppState {
     pub volumes: VolumeCache,
     /// Decks and teaching sessions.
     pub teaching: teaching::Teaching,
+    /// Open teaching event streams, against their caps.
+    pub streams: crate::streams::StreamSlots,
     /// Memory for decoding uploads (`--decode-memory`).
     pub decode_budget: crate::budget::DecodeBudget,
 }
@@ -131,7 +133,9 @@ impl AppState {
             path: config.data_dir.clone(),
             source,
         };
+        crate::disk::sweep_temp_files(&config.data_dir);
         let store = Store::open(&config.data_dir).map_err(data_dir)?;
+        store.usage.set_budget(config.limits.cache_max_bytes);
         let teaching = teaching::Teaching::open(&config.data_dir)
             .map_err(|e| data_dir(std::io::Error::other(e.to_string())))?;
         let mut entries = Vec::with_capacity(models.len());
@@ -184,6 +188,10 @@ impl AppState {
             metrics,
             volumes: VolumeCache::new(VOLUME_CACHE_BYTES),
             teaching,
+            streams: crate::streams::StreamSlots::new(
+                config.limits.max_event_streams,
+                config.limits.max_session_streams,
+            ),
             decode_budget: crate::budget::DecodeBudget::new(
                 config.limits.decode_memory,
                 config.limits.request_timeout,

@@ -34,6 +34,7 @@ use sam::export::ExportDtype;
 use sam::{ModelId, RgbImage};
 use sha2::{Digest, Sha256};
 
+use crate::disk::{Area, DiskUsage};
 use crate::image_id::{ImageId, PREPROCESSING_V1, VolumeId, is_descriptor};
 
 /// The id of a ground-truth mask file: the sha256 of its bytes.
@@ -66,6 +67,8 @@ pub struct Store {
     root: PathBuf,
     /// Images checked since start, with the length and mtime their file had then.
     verified: Mutex<HashMap<ImageId, (u64, Option<SystemTime>)>>,
+    /// Sizes and last use of the embeddings, images and volumes, for the disk budget.
+    pub usage: DiskUsage,
 }
 
 /// Writes `bytes` to `path` so readers see the old file or the whole new one, never part
@@ -86,6 +89,7 @@ impl Store {
         Ok(Self {
             root: root.to_path_buf(),
             verified: Mutex::new(HashMap::new()),
+            usage: DiskUsage::scan(root),
         })
     }
 
@@ -152,6 +156,7 @@ impl Store {
             .remove(id);
         let _ = fs::remove_file(path);
         let _ = fs::remove_file(self.descriptor_path(id));
+        self.usage.forget(path);
     }
 
     /// Where the descriptor of a slice image is kept (none for raster uploads).
@@ -182,6 +187,7 @@ impl Store {
         if !is_descriptor(descriptor) {
             return Err(io::Error::other("not a samscope image descriptor"));
         }
+        let _pin = self.usage.pin(&self.image_path(&id));
         let path = self.descriptor_path(&id);
         if fs::read(&path).ok().as_deref() != Some(descriptor.as_bytes()) {
             write_atomic(&path, descriptor.as_bytes())?;
@@ -221,23 +227,29 @@ impl Store {
         volume.write_encoded(&mut hashing)?;
         let id = VolumeId::of_hasher(hashing.id);
         let path = self.volume_path(&id);
-        if !path.exists() {
-            let sum = hashing.payload.finalize();
-            runfolder::write_atomic_with(&path, |file| {
-                let mut out = io::BufWriter::with_capacity(1 << 20, file);
-                io::Write::write_all(&mut out, ENTRY_MAGIC)?;
-                io::Write::write_all(&mut out, &sum)?;
-                volume.write_encoded(&mut out)?;
-                io::Write::flush(&mut out)
-            })?;
+        let _pin = self.usage.pin(&path);
+        if path.exists() {
+            self.usage.touch(&path);
+            return Ok(id);
         }
+        let sum = hashing.payload.finalize();
+        runfolder::write_atomic_with(&path, |file| {
+            let mut out = io::BufWriter::with_capacity(1 << 20, file);
+            io::Write::write_all(&mut out, ENTRY_MAGIC)?;
+            io::Write::write_all(&mut out, &sum)?;
+            volume.write_encoded(&mut out)?;
+            io::Write::flush(&mut out)
+        })?;
+        self.usage.record(Area::Volumes, &path);
         Ok(id)
     }
 
     /// Stores an encoded volume (`imaging::Volume::encode`) unless it is already there.
     pub fn put_volume(&self, id: &VolumeId, encoded: &[u8]) -> io::Result<()> {
         let path = self.volume_path(id);
+        let _pin = self.usage.pin(&path);
         if path.exists() {
+            self.usage.touch(&path);
             return Ok(());
         }
         let sum = Sha256::digest(encoded);
@@ -245,7 +257,9 @@ impl Store {
             io::Write::write_all(file, ENTRY_MAGIC)?;
             io::Write::write_all(file, &sum)?;
             io::Write::write_all(file, encoded)
-        })
+        })?;
+        self.usage.record(Area::Volumes, &path);
+        Ok(())
     }
 
     /// Reads and checks a stored volume (checksum, decoding, id). `Ok(None)` when absent;
@@ -264,12 +278,14 @@ impl Store {
         };
         imaging::Volume::decode(&payload, &limits)
             .map(Some)
-            .map_err(|e| Self::corrupt_entry(&self.volume_path(id), e.to_string()))
+            .map_err(|e| self.corrupt_entry(&self.volume_path(id), e.to_string()))
     }
 
     /// Whether an image with this id is stored (not checked; readers check).
     pub fn has_image(&self, id: &ImageId) -> bool {
-        self.image_path(id).is_file()
+        let path = self.image_path(id);
+        self.usage.touch(&path);
+        path.is_file()
     }
 
     /// Whether a mask with this id is stored.
@@ -279,7 +295,9 @@ impl Store {
 
     /// Whether a volume with this id is stored.
     pub fn has_volume(&self, id: &VolumeId) -> bool {
-        self.volume_path(id).is_file()
+        let path = self.volume_path(id);
+        self.usage.touch(&path);
+        path.is_file()
     }
 
     /// A stored image's PNG and the preprocessing descriptor its id was computed with,
@@ -317,17 +335,16 @@ impl Store {
     /// A stored volume's encoded payload, checksum verified. `Ok(None)` when absent.
     pub fn volume_payload(&self, id: &VolumeId) -> Result<Option<Vec<u8>>, Corrupt> {
         let path = self.volume_path(id);
+        let _pin = self.usage.pin(&path);
         let mut bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Self::corrupt_entry(&path, e.to_string())),
+            Err(e) => return Err(self.corrupt_entry(&path, e.to_string())),
         };
-        let payload = open_entry(&bytes).map_err(|reason| Self::corrupt_entry(&path, reason))?;
+        self.usage.touch(&path);
+        let payload = open_entry(&bytes).map_err(|reason| self.corrupt_entry(&path, reason))?;
         if VolumeId::of_encoded(payload) != *id {
-            return Err(Self::corrupt_entry(
-                &path,
-                "content does not match the id".into(),
-            ));
+            return Err(self.corrupt_entry(&path, "content does not match the id".into()));
         }
         // The payload in place: no second copy of the volume.
         bytes.drain(..ENTRY_HEADER);
@@ -348,7 +365,9 @@ impl Store {
     /// Stores decoded pixels as PNG unless an intact copy is already there.
     pub fn put_image(&self, id: ImageId, image: &RgbImage) -> io::Result<()> {
         let path = self.image_path(&id);
+        let _pin = self.usage.pin(&path);
         if self.is_verified(&id, &path) {
+            self.usage.touch(&path);
             return Ok(());
         }
         let (width, height) = (image.width as u32, image.height as u32);
@@ -358,6 +377,7 @@ impl Store {
             .map_err(io::Error::other)?;
         write_atomic(&path, &png)?;
         self.remember_verified(id, &path);
+        self.usage.record(Area::Images, &path);
         Ok(())
     }
 
@@ -369,6 +389,7 @@ impl Store {
         limits: &imaging::Limits,
     ) -> Result<Option<(Vec<u8>, RgbImage)>, Corrupt> {
         let path = self.image_path(&id);
+        let _pin = self.usage.pin(&path);
         let png = match fs::read(&path) {
             Ok(png) => png,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -385,6 +406,7 @@ impl Store {
             return Err(self.corrupt_image(id, &path, "pixels do not match the id".into()));
         }
         self.remember_verified(id, &path);
+        self.usage.touch(&path);
         let image = RgbImage::new(decoded.width as usize, decoded.height as usize, decoded.rgb)
             .ok_or_else(|| self.corrupt_image(id, &path, "pixel buffer size".into()))?;
         Ok(Some((png, image)))
@@ -398,9 +420,13 @@ impl Store {
         limits: &imaging::Limits,
     ) -> Result<Option<Vec<u8>>, Corrupt> {
         let path = self.image_path(&id);
+        let _pin = self.usage.pin(&path);
         if self.is_verified(&id, &path) {
             match fs::read(&path) {
-                Ok(png) => return Ok(Some(png)),
+                Ok(png) => {
+                    self.usage.touch(&path);
+                    return Ok(Some(png));
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
                 Err(_) => {}
             }
@@ -425,25 +451,25 @@ impl Store {
         id: &ImageId,
     ) -> Result<Option<EmbeddingData>, Corrupt> {
         let path = self.embedding_path(model, weights, id);
+        let _pin = self.usage.pin(&path);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Self::corrupt_entry(&path, e.to_string())),
+            Err(e) => return Err(self.corrupt_entry(&path, e.to_string())),
         };
-        let payload = open_entry(&bytes).map_err(|reason| Self::corrupt_entry(&path, reason))?;
-        let data = EmbeddingData::decode(payload)
-            .map_err(|e| Self::corrupt_entry(&path, e.to_string()))?;
+        self.usage.touch(&path);
+        let payload = open_entry(&bytes).map_err(|reason| self.corrupt_entry(&path, reason))?;
+        let data =
+            EmbeddingData::decode(payload).map_err(|e| self.corrupt_entry(&path, e.to_string()))?;
         if data.header.model != model || data.header.dtype != ExportDtype::F32 {
-            return Err(Self::corrupt_entry(
-                &path,
-                "entry is for another model".into(),
-            ));
+            return Err(self.corrupt_entry(&path, "entry is for another model".into()));
         }
         Ok(Some(data))
     }
 
-    fn corrupt_entry(path: &Path, reason: String) -> Corrupt {
+    fn corrupt_entry(&self, path: &Path, reason: String) -> Corrupt {
         let _ = fs::remove_file(path);
+        self.usage.forget(path);
         Corrupt {
             path: path.to_path_buf(),
             reason,
@@ -461,7 +487,10 @@ impl Store {
         full.header.dtype = ExportDtype::F32;
         let payload = full.encode().map_err(io::Error::other)?;
         let path = self.embedding_path(data.header.model, weights, id);
-        write_atomic(&path, &seal_entry(&payload))
+        let _pin = self.usage.pin(&path);
+        write_atomic(&path, &seal_entry(&payload))?;
+        self.usage.record(Area::Embeddings, &path);
+        Ok(())
     }
 }
 

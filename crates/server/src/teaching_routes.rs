@@ -30,8 +30,9 @@ use tokio::sync::watch;
 use crate::content::Content;
 use crate::error::ApiError;
 use crate::http::{blocking, body_error};
-use crate::layers::{limit_uploads, require_token};
+use crate::layers::require_token;
 use crate::state::AppState;
+use crate::upload_gate::{UploadGate, limit_uploads};
 
 /// Largest deck or case request body (a deck file import uses the upload limit).
 const DECK_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -53,7 +54,10 @@ pub fn router(state: &Shared) -> Router<Shared> {
             "/api/v1/decks/import",
             post(import_deck)
                 .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes))
-                .layer(from_fn_with_state(state.clone(), limit_uploads))
+                .layer(from_fn_with_state(
+                    UploadGate::new(state, state.limits.max_upload_bytes),
+                    limit_uploads,
+                ))
                 .route_layer(token()),
         )
         .route(
@@ -324,6 +328,8 @@ struct Follower {
     /// Resolves when the server shuts down.
     closed: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     ended: bool,
+    /// This stream's place under the stream caps, given back when the stream is dropped.
+    _slot: crate::streams::StreamSlot,
 }
 
 fn event(name: &str, data: &impl Serialize) -> Event {
@@ -388,8 +394,10 @@ async fn events(
     key: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let opened = open(&state, segment(key)?).await?;
+    let slot = state.streams.acquire(&opened.row.id)?;
     let left = Teaching::seconds_left(&opened);
     let follower = Follower {
+        _slot: slot,
         class: opened.room.follow(),
         results: (opened.role == Role::Instructor).then(|| opened.room.watch_results()),
         deadline: tokio::time::Instant::now() + Duration::from_secs(left),

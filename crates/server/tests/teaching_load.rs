@@ -51,20 +51,12 @@ async fn session(server: &TestServer) -> (String, String) {
     let cases: Vec<Value> = (0..CASES)
         .map(|i| json!({"title": format!("case {i}"), "image": image}))
         .collect();
-    let post = |path: &'static str, body: Value| async move {
-        let response = server
-            .request(
-                Method::POST,
-                path,
-                &[("content-type", "application/json")],
-                serde_json::to_vec(&body).unwrap(),
-            )
-            .await;
-        assert_eq!(response.status(), 201, "{}", body_json(&response));
-        body_json(&response)
-    };
-    let deck = post("/api/v1/decks", json!({"title": "Load", "cases": cases})).await;
-    let links = post("/api/v1/sessions", json!({"deck": deck["id"]})).await;
+    let deck = server
+        .post_created("/api/v1/decks", json!({"title": "Load", "cases": cases}))
+        .await;
+    let links = server
+        .post_created("/api/v1/sessions", json!({"deck": deck["id"]}))
+        .await;
     (
         links["instructor_key"].as_str().unwrap().into(),
         links["student_key"].as_str().unwrap().into(),

@@ -21,6 +21,7 @@ mod content;
 mod db;
 pub mod deck;
 mod error;
+mod in_use;
 mod live;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use bundle::FORMAT as DECK_FILE_FORMAT;
 pub use classroom::{SessionRow, Started};
 pub use content::{ContentError, ContentStore, ImageFile};
 pub use error::{ContentKind, TeachingError};
+pub use in_use::ContentInUse;
 pub use live::Room;
 
 use classroom::StudentResult;
@@ -323,6 +325,14 @@ impl Teaching {
             .map_err(db_error)?;
         opened.room.results_changed();
         Ok(())
+    }
+
+    /// The images, masks and volumes that decks and running sessions use (what a disk
+    /// budget must never evict).
+    pub fn content_in_use(&self) -> Result<ContentInUse, TeachingError> {
+        self.db
+            .with(|c| in_use::content_in_use(c, now()))
+            .map_err(db_error)
     }
 
     /// How the class did on each case (instructor only).

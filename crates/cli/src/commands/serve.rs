@@ -32,14 +32,77 @@ pub struct ServeArgs {
     /// must be its base; repeat for several.
     #[arg(long = "finetuned", value_name = "MODEL_DIR")]
     pub finetuned: Vec<PathBuf>,
-    /// Memory, in bytes, that upload decodes may use together (default 2 GiB): each
-    /// upload is weighed by the size its header announces and waits for room; one that
-    /// alone needs more is refused with 413.
-    #[arg(long, value_name = "BYTES", default_value_t = ServerLimits::default().decode_memory,
-          value_parser = clap::value_parser!(u64).range(1 << 20..))]
+    /// Memory that upload decodes may use together (bytes, or with K, M, G or T: powers
+    /// of 1024; at least 1M): each upload is weighed by the size its header announces and
+    /// waits for room; one that alone needs more is refused with 413.
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_decode_memory)]
     pub decode_memory: u64,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub clients: ClientLimitArgs,
+}
+
+/// Limits on slow clients, event streams and the disk (`samscope serve`).
+#[derive(Debug, clap::Args)]
+pub struct ClientLimitArgs {
+    /// Seconds an upload body may take to arrive (the upload slot is taken only once it
+    /// has); slower bodies get 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Teaching event streams (GET /api/v1/classroom/KEY/events) open at once.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_event_streams: u64,
+    /// Event streams open at once on one teaching session.
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_session_streams: u64,
+    /// Disk budget of embeddings, images and volumes in the data directory (bytes, or
+    /// with K, M, G or T: powers of 1024); the least recently used ones no deck uses are
+    /// evicted beyond it. 0: unbounded.
+    #[arg(long, value_name = "BYTES", default_value = "20G", value_parser = parse_size)]
+    pub cache_max_bytes: u64,
+}
+
+impl ClientLimitArgs {
+    /// `limits` with these flags applied.
+    pub fn apply(&self, limits: ServerLimits) -> ServerLimits {
+        ServerLimits {
+            body_timeout: std::time::Duration::from_secs(self.body_timeout),
+            max_event_streams: self.max_event_streams as usize,
+            max_session_streams: self.max_session_streams as usize,
+            cache_max_bytes: self.cache_max_bytes,
+            ..limits
+        }
+    }
+}
+
+/// A byte count: digits, optionally followed by K, M, G or T (powers of 1024; a trailing
+/// `B` or `iB` is allowed).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let unit_text = upper.trim_end_matches("IB").trim_end_matches('B');
+    let (digits, shift) = match unit_text.char_indices().last() {
+        Some((i, 'K')) => (&unit_text[..i], 10),
+        Some((i, 'M')) => (&unit_text[..i], 20),
+        Some((i, 'G')) => (&unit_text[..i], 30),
+        Some((i, 'T')) => (&unit_text[..i], 40),
+        _ => (unit_text, 0),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .ok_or_else(|| format!("`{text}` is not a size: use bytes, or a number with K, M, G or T"))
+}
+
+/// `--decode-memory`: a size of at least 1 MiB.
+fn parse_decode_memory(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if bytes < 1 << 20 {
+        return Err(format!("`{text}` is below the smallest budget, 1M"));
+    }
+    Ok(bytes)
 }
 
 /// `dir` when it is a folder.
@@ -67,7 +130,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         static_dir: existing_dir("static"),
         limits: ServerLimits {
             decode_memory: args.decode_memory,
-            ..ServerLimits::default()
+            ..args.clients.apply(ServerLimits::default())
         },
         finetuned: Vec::new(),
     };
@@ -96,4 +159,22 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         weights_sha256,
     };
     Ok(server::run_until_ctrl_c(config, vec![model])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("1234"), Ok(1234));
+        assert_eq!(parse_size("20G"), Ok(20 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2 kb"), Ok(2048));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        for bad in ["", "G", "-1", "1.5G", "12X", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -18,11 +18,10 @@ use std::path::{Path, PathBuf};
 
 use imaging::{Axis, Preset, Window};
 
-use super::survey::{slice_id, survey_all};
+use super::survey::survey_all;
 use super::{Sample, files_in, require_annotation, require_dirs};
 use crate::error::EvalError;
-use crate::ground_truth::{Classes, Decode, LayerSource};
-use crate::volume_slice::VolumeSlice;
+use crate::ground_truth::Classes;
 
 /// The 15 AMOS organ classes, by label value.
 pub const CLASSES: [(u16, &str); 15] = [
@@ -113,24 +112,15 @@ pub(super) fn discover(root: &Path) -> Result<Vec<Sample>, EvalError> {
     let classes = Classes::from_pairs(&CLASSES);
     let mut samples = Vec::new();
     for ((case, number, image, label), survey) in cases.into_iter().zip(surveys) {
-        for index in survey.labelled {
-            let mut sample = Sample::new(
-                format!("{case}/{}", slice_id(Axis::Axial, index, survey.count)),
-                image.clone(),
-                vec![LayerSource::new(
-                    label.clone(),
-                    Decode::Labels,
-                    classes.clone(),
-                )],
-            );
-            sample.spacing = Some(survey.spacing);
-            sample.slice = Some(VolumeSlice {
-                axis: Axis::Axial,
-                index,
-                window: window(number),
-            });
-            samples.push(sample);
-        }
+        let prefix = format!("{case}/");
+        samples.extend(survey.samples(
+            &prefix,
+            &image,
+            &label,
+            &classes,
+            Axis::Axial,
+            window(number),
+        ));
     }
     Ok(samples)
 }

@@ -7,11 +7,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use imaging::volume::Voxels;
-use imaging::{Axis, Volume};
+use imaging::{Axis, Volume, Window};
 
+use super::Sample;
 use crate::error::EvalError;
+use crate::ground_truth::{Classes, Decode, LayerSource};
 use crate::metrics::Spacing;
-use crate::volume_slice::read_label_volume;
+use crate::volume_slice::{VolumeSlice, read_label_volume};
 
 /// What a label volume holds along one axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,46 @@ pub(super) struct Survey {
     pub labelled: Vec<usize>,
     /// Pixel spacing of the slices.
     pub spacing: Spacing,
+}
+
+impl Survey {
+    /// One sample per labelled slice: id `prefix` + the slice id, the slice of `image`
+    /// along `axis` shown through `window`, scored against the same slice of `label`
+    /// (label values named by `classes`), with the survey's pixel spacing.
+    pub fn samples(
+        &self,
+        prefix: &str,
+        image: &Path,
+        label: &Path,
+        classes: &Classes,
+        axis: Axis,
+        window: Window,
+    ) -> impl Iterator<Item = Sample> + '_ {
+        let (image, label, classes, prefix) = (
+            image.to_path_buf(),
+            label.to_path_buf(),
+            classes.clone(),
+            prefix.to_string(),
+        );
+        self.labelled.iter().map(move |&index| {
+            let mut sample = Sample::new(
+                format!("{prefix}{}", slice_id(axis, index, self.count)),
+                image.clone(),
+                vec![LayerSource::new(
+                    label.clone(),
+                    Decode::Labels,
+                    classes.clone(),
+                )],
+            );
+            sample.spacing = Some(self.spacing);
+            sample.slice = Some(VolumeSlice {
+                axis,
+                index,
+                window,
+            });
+            sample
+        })
+    }
 }
 
 /// Most label volumes decoded at once.

@@ -21,10 +21,8 @@ use serde_json::Value;
 
 use super::Sample;
 use super::generic::{read_classes, read_json};
-use super::survey::{slice_id, survey};
+use super::survey::survey;
 use crate::error::EvalError;
-use crate::ground_truth::{Decode, LayerSource};
-use crate::volume_slice::VolumeSlice;
 
 /// File endings of the volumes this layout reads.
 const ENDINGS: [&str; 3] = ["nii.gz", "nii", "nrrd"];
@@ -94,26 +92,7 @@ pub(super) fn discover(root: &Path) -> Result<Vec<Sample>, EvalError> {
     let (axis, window) = read_settings(&root.join("volume.json"))?;
     let survey = survey(&label, axis)?;
     Ok(survey
-        .labelled
-        .iter()
-        .map(|&index| {
-            let mut sample = Sample::new(
-                slice_id(axis, index, survey.count),
-                image.clone(),
-                vec![LayerSource::new(
-                    label.clone(),
-                    Decode::Labels,
-                    classes.clone(),
-                )],
-            );
-            sample.spacing = Some(survey.spacing);
-            sample.slice = Some(VolumeSlice {
-                axis,
-                index,
-                window,
-            });
-            sample
-        })
+        .samples("", &image, &label, &classes, axis, window)
         .collect())
 }
 
@@ -124,6 +103,7 @@ mod tests {
     use super::*;
     use crate::metrics::Spacing;
     use crate::sample::Loader;
+    use crate::volume_slice::VolumeSlice;
 
     /// 4 × 3 × 5 voxels; labels 1 in k = 0 and 2 in k = 4 (i = 3, j = 1), 7 at (0, 2, 2).
     fn labels() -> Vec<u8> {

@@ -166,6 +166,20 @@ impl TestServer {
         (status, json(&response))
     }
 
+    /// `POST path` with a JSON body that must be created (201); returns the reply.
+    pub async fn post_created(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let response = self
+            .request(
+                Method::POST,
+                path,
+                &[("content-type", "application/json")],
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{}", json(&response));
+        json(&response)
+    }
+
     /// The value of an unlabelled or labelled sample in `/metrics`, e.g.
     /// `samscope_encoder_runs_total` or `samscope_cache_hits_total{layer="memory"}`.
     pub async fn metric(&self, sample: &str) -> f64 {

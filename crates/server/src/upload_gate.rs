@@ -1,0 +1,96 @@
+//! The upload gate: a body is read whole (within the route's byte limit and the body
+//! timeout) before the request takes one of the upload slots, so clients that trickle
+//! their bodies hold a connection, never a slot that real uploads wait for.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use futures_util::StreamExt;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Most bytes reserved up front from an announced `Content-Length`: the buffer grows with
+/// what actually arrives, so a client announcing a large body and sending little holds
+/// little memory.
+const RESERVE_MAX: usize = 1 << 20;
+
+/// The state of [`limit_uploads`]: the server and the route's body limit.
+#[derive(Clone)]
+pub struct UploadGate {
+    state: Arc<AppState>,
+    max_bytes: usize,
+}
+
+impl UploadGate {
+    /// The gate of a route whose bodies may be up to `max_bytes` long.
+    pub fn new(state: &Arc<AppState>, max_bytes: usize) -> Self {
+        Self {
+            state: state.clone(),
+            max_bytes,
+        }
+    }
+}
+
+/// Reads the whole body (413 `too_large` beyond the route's limit, 408 `body_timeout`
+/// when it has not arrived within `body_timeout`), then waits for one of the
+/// `max_concurrent_uploads` slots and runs the handler on the buffered body (a 100 MP
+/// decode holds hundreds of MiB, so decodes take turns; receiving does not).
+pub async fn limit_uploads(
+    State(gate): State<UploadGate>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let limits = &gate.state.limits;
+    let (parts, body) = request.into_parts();
+    let announced = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > gate.max_bytes as u64) {
+        return Err(too_large(gate.max_bytes));
+    }
+    let reserve = announced.map_or(0, |n| (n as usize).min(RESERVE_MAX));
+    let bytes = tokio::time::timeout(
+        limits.body_timeout,
+        read_body(body, gate.max_bytes, reserve),
+    )
+    .await
+    .map_err(|_| ApiError::BodyTimeout {
+        seconds: limits.body_timeout.as_secs().max(1),
+    })??;
+    let _slot = gate
+        .state
+        .upload_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("upload slots closed"))?;
+    Ok(next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await)
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::TooLarge(format!(
+        "the upload is larger than the limit of {limit} bytes"
+    ))
+}
+
+/// The body's bytes, at most `limit` of them.
+async fn read_body(body: Body, limit: usize, reserve: usize) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::with_capacity(reserve);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if buffer.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buffer))
+}
