@@ -163,7 +163,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_decode_memory, parse_size};
 
     #[test]
     fn sizes_take_binary_units() {
@@ -175,6 +175,16 @@ mod tests {
         assert_eq!(parse_size("1T"), Ok(1 << 40));
         for bad in ["", "G", "-1", "1.5G", "12X", "99999999999T"] {
             assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_decode_memory_budget_is_at_least_a_mebibyte() {
+        assert_eq!(parse_decode_memory("2G"), Ok(2 << 30));
+        assert_eq!(parse_decode_memory("67108864"), Ok(64 << 20));
+        assert_eq!(parse_decode_memory("1M"), Ok(1 << 20));
+        for bad in ["0", "1023K", "lots"] {
+            assert!(parse_decode_memory(bad).is_err(), "{bad}");
         }
     }
 }
