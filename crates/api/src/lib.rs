@@ -8,12 +8,14 @@
 //! - [`steps`]: what a person did (clicks and boxes) and the candidate kept after each.
 //! - [`dtype`]: the precision of embeddings and decoder weights on the wire.
 //! - [`errors`]: the body of every error response.
+//! - [`auth`]: signing in to a server that has a token.
 //! - [`uploads`], [`volumes`], [`models`]: scans, slices and decoders over HTTP.
 //! - [`teaching`]: decks, cases, live classrooms and results.
 //! - [`worker`]: messages between the viewer's page and its decoder worker.
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod dtype;
 pub mod errors;
 pub mod mask;
@@ -24,6 +26,7 @@ pub mod uploads;
 pub mod volumes;
 pub mod worker;
 
+pub use auth::{AuthStatus, SignIn};
 pub use dtype::WireDtype;
 pub use errors::ErrorBody;
 pub use mask::{BinaryMask, best_index};

@@ -4,7 +4,8 @@
 //! example fails this test until it is mapped to its type there.
 
 use api::{
-    Case, ErrorBody, ModelList, SliceInfo, SliceRequest, UploadReply, WindowSpec, WireDtype,
+    AuthStatus, Case, ErrorBody, ModelList, SignIn, SliceInfo, SliceRequest, UploadReply,
+    WindowSpec, WireDtype,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -88,6 +89,16 @@ const EXAMPLES: &[Example] = &[
         marker: r#""title": "amos_0001/z042""#,
         type_name: "Case",
         parse: plain::<Case>,
+    },
+    Example {
+        marker: r#""token_required": "#,
+        type_name: "AuthStatus",
+        parse: plain::<AuthStatus>,
+    },
+    Example {
+        marker: r#"{ "token": "#,
+        type_name: "SignIn",
+        parse: plain::<SignIn>,
     },
 ];
 

@@ -233,6 +233,43 @@ fn bad_inputs_get_a_clear_message_and_exit_code_2() {
     }
 }
 
+#[test]
+fn serve_refuses_weak_setups_before_loading_a_model() {
+    let token = "a-token-of-24-characters";
+    fails_with(&["serve", "--token", "short"], "at least 16");
+    fails_with(
+        &["serve", "--addr", "0.0.0.0:0"],
+        "reachable from other machines",
+    );
+    fails_with(
+        &["serve", "--addr", "0.0.0.0:0", "--token", token],
+        "--insecure-http",
+    );
+    fails_with(&["serve", "--trust-forwarded"], "--trust-forwarded");
+    let file = scratch("token");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        fails_with(
+            &["serve", "--token-file", file.to_str().unwrap()],
+            "chmod 600",
+        );
+    }
+    std::fs::write(&file, "short\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    fails_with(
+        &["serve", "--token-file", file.to_str().unwrap()],
+        "at least 16",
+    );
+}
+
 /// `segment --checkpoint CHECKPOINT` on `image` must fail with a message containing `needle`.
 fn refuses_checkpoint(image: &str, checkpoint: &Path, needle: &str) {
     let checkpoint = checkpoint.to_str().unwrap();

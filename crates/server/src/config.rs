@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::ServerError;
+use crate::tls::TlsSource;
 
 /// Upper bounds on requests and on the server's own resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,16 @@ pub struct ServerLimits {
     /// Bytes of embeddings, images and volumes kept on disk before the least recently
     /// used that no deck uses are evicted (default 20 GiB; 0: unbounded).
     pub cache_max_bytes: u64,
+    /// Longest TLS handshake (default 10 s).
+    pub tls_handshake_timeout: Duration,
+    /// Longest time from a request's first byte to the end of its headers, and from a new
+    /// connection to its first request (default 10 s).
+    pub header_read_timeout: Duration,
+    /// Longest wait for the next request on a kept-alive connection, and for a client that
+    /// stopped reading its response (default 60 s).
+    pub idle_timeout: Duration,
+    /// Connections open at once; more wait in the listen queue (default 512).
+    pub max_connections: usize,
     /// Memory all upload decodes together may use, bytes (default 2 GiB): each is weighed
     /// by what its header announces and waits for room; one that alone needs more is
     /// refused (413).
@@ -56,6 +67,10 @@ impl Default for ServerLimits {
             max_event_streams: 1024,
             max_session_streams: 300,
             cache_max_bytes: 20 << 30,
+            tls_handshake_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
             decode_memory: 2 << 30,
         }
     }
@@ -101,6 +116,15 @@ pub struct ServerConfig {
     pub limits: ServerLimits,
     /// Fine-tuned decoders listed after the models (none by default).
     pub finetuned: Vec<FinetunedDecoder>,
+    /// How long a sign-in session lasts (`--session-hours`, default 12 h).
+    pub session_ttl: Duration,
+    /// Take the client's view of the origin from `X-Forwarded-Host` / `X-Forwarded-Proto`
+    /// (`--trust-forwarded`: only behind a reverse proxy that sets them).
+    pub trust_forwarded: bool,
+    /// Serve HTTPS with this certificate (none: plain HTTP).
+    pub tls: Option<TlsSource>,
+    /// Serve plain HTTP on a non-loopback address (`--insecure-http`).
+    pub insecure_http: bool,
 }
 
 impl ServerConfig {
@@ -114,16 +138,31 @@ impl ServerConfig {
             static_dir: None,
             limits: ServerLimits::default(),
             finetuned: Vec::new(),
+            session_ttl: crate::auth::DEFAULT_SESSION_TTL,
+            trust_forwarded: false,
+            tls: None,
+            insecure_http: false,
         }
     }
 
-    /// Refuses a non-loopback address without a token, and tokens a header cannot carry.
+    /// Refuses a non-loopback address (or forwarded requests) without a token, tokens a
+    /// header cannot carry and tokens shorter than [`crate::auth::MIN_TOKEN_CHARS`].
     pub fn check(&self) -> Result<(), ServerError> {
         match &self.token {
             Some(token) if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) => {
                 Err(ServerError::BadToken)
             }
+            Some(token) if token.len() < crate::auth::MIN_TOKEN_CHARS => {
+                Err(ServerError::ShortToken {
+                    chars: token.len(),
+                    min: crate::auth::MIN_TOKEN_CHARS,
+                })
+            }
             None if !self.addr.ip().is_loopback() => Err(ServerError::Insecure { addr: self.addr }),
+            None if self.trust_forwarded => Err(ServerError::ForwardedWithoutToken),
+            _ if self.tls.is_none() && !self.addr.ip().is_loopback() && !self.insecure_http => {
+                Err(ServerError::PlainHttp { addr: self.addr })
+            }
             _ => Ok(()),
         }
     }
@@ -152,7 +191,36 @@ mod tests {
             config("192.168.1.2:8080", None).check(),
             Err(ServerError::Insecure { .. })
         ));
-        assert!(config("0.0.0.0:8080", Some("s3cret-token")).check().is_ok());
+        assert!(matches!(
+            config("0.0.0.0:8080", Some("s3cret-token-0123")).check(),
+            Err(ServerError::PlainHttp { .. })
+        ));
+        let https = ServerConfig {
+            tls: Some(TlsSource::SelfSigned(vec!["gpu.example".into()])),
+            ..config("0.0.0.0:8080", Some("s3cret-token-0123"))
+        };
+        assert!(https.check().is_ok());
+        let insecure = ServerConfig {
+            insecure_http: true,
+            ..config("0.0.0.0:8080", Some("s3cret-token-0123"))
+        };
+        assert!(insecure.check().is_ok());
+        assert!(matches!(
+            config("0.0.0.0:8080", Some("s3cret-token-01")).check(),
+            Err(ServerError::ShortToken { chars: 15, .. })
+        ));
+        assert!(matches!(
+            config("127.0.0.1:0", Some("x")).check(),
+            Err(ServerError::ShortToken { .. })
+        ));
+        let forwarded = ServerConfig {
+            trust_forwarded: true,
+            ..config("127.0.0.1:0", None)
+        };
+        assert!(matches!(
+            forwarded.check(),
+            Err(ServerError::ForwardedWithoutToken)
+        ));
         assert!(matches!(
             config("0.0.0.0:8080", Some("")).check(),
             Err(ServerError::BadToken)

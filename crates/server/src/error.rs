@@ -38,12 +38,23 @@ pub enum ApiError {
     /// 400: the path does not hold a valid image id.
     #[error("image ids are 64 lower-case hexadecimal characters (a sha256)")]
     BadId,
-    /// 401: the server has a token and the request did not carry it.
-    #[error("this server needs `Authorization: Bearer <token>` for uploads")]
+    /// 401: the server has a token and the request carried neither a live session cookie
+    /// nor the token.
+    #[error(
+        "this server needs signing in: POST the token to /api/v1/auth/sign-in, or send `Authorization: Bearer <token>`"
+    )]
     Unauthorized,
     /// 403: a loopback-only server got a request for another host name (DNS rebinding).
     #[error("this server only answers requests addressed to localhost, 127.0.0.1 or [::1]")]
     ForeignHost,
+    /// 403: a state-changing request came from a page of another origin.
+    #[error(
+        "this request came from a page of another site (Origin / Sec-Fetch-Site); the server only accepts changes from its own pages or from API clients"
+    )]
+    CrossSite,
+    /// 429: too many wrong tokens lately; retry after a second.
+    #[error("too many wrong tokens in the last second; retry in 1 s")]
+    TooManyAttempts,
     /// 404: no image with this id was uploaded (or its stored copy was damaged).
     #[error("no image with id {0}; upload it with POST /api/v1/images")]
     ImageNotFound(ImageId),
@@ -117,7 +128,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::ForeignHost => StatusCode::FORBIDDEN,
+            ApiError::ForeignHost | ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ImageNotFound(_)
             | ApiError::MaskNotFound(_)
             | ApiError::VolumeNotFound(_)
@@ -143,6 +155,8 @@ impl ApiError {
             ApiError::BadId => "bad_id",
             ApiError::Unauthorized => "unauthorized",
             ApiError::ForeignHost => "foreign_host",
+            ApiError::CrossSite => "cross_site",
+            ApiError::TooManyAttempts => "too_many_attempts",
             ApiError::ImageNotFound(_) => "image_not_found",
             ApiError::MaskNotFound(_) => "mask_not_found",
             ApiError::VolumeNotFound(_) => "volume_not_found",
@@ -181,7 +195,7 @@ impl IntoResponse for ApiError {
             ApiError::Busy { retry_after_s } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
-            ApiError::Timeout { .. } => {
+            ApiError::Timeout { .. } | ApiError::TooManyAttempts => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             ApiError::Unauthorized => {
@@ -289,7 +303,7 @@ fn teaching_code(err: &TeachingError) -> &'static str {
 pub enum ServerError {
     /// A non-loopback address without a token.
     #[error(
-        "--addr {addr} is reachable from other machines; give --token TOKEN (or $SAMSCOPE_TOKEN) so uploads need `Authorization: Bearer`, or bind 127.0.0.1"
+        "--addr {addr} is reachable from other machines; give a token (--token-file PATH, $SAMSCOPE_TOKEN or --token) so that using the server needs signing in, or bind 127.0.0.1"
     )]
     Insecure {
         /// The address asked for.
@@ -298,6 +312,28 @@ pub enum ServerError {
     /// The token is empty or has characters a header cannot carry.
     #[error("--token must be non-empty visible ASCII without spaces")]
     BadToken,
+    /// The token is too short to resist guessing.
+    #[error("--token has {chars} characters; use at least {min} (e.g. `openssl rand -hex 16`)")]
+    ShortToken {
+        /// Its length.
+        chars: usize,
+        /// The least accepted.
+        min: usize,
+    },
+    /// `--token-file` could not be used.
+    #[error("--token-file {}: {problem}", path.display())]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// `--trust-forwarded` without a token: behind a proxy the server is reachable from
+    /// other machines.
+    #[error(
+        "--trust-forwarded means a reverse proxy brings requests from other machines; give --token TOKEN (or --token-file) too"
+    )]
+    ForwardedWithoutToken,
     /// The data directory could not be created or written.
     #[error("data directory {}: {source}", path.display())]
     DataDir {
@@ -332,6 +368,22 @@ pub enum ServerError {
         name: String,
         /// What is wrong.
         problem: String,
+    },
+    /// The TLS certificate or key cannot be used.
+    #[error("TLS {}: {problem}", path.display())]
+    Tls {
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A non-loopback address served over plain HTTP without `--insecure-http`.
+    #[error(
+        "--addr {addr} over plain HTTP: browsers there get no WebGPU, no Cache API and drop the Secure session cookie; add --tls-self-signed NAME (or --tls-cert/--tls-key), or put a TLS proxy in front on 127.0.0.1 with --trust-forwarded; --insecure-http if you really mean it"
+    )]
+    PlainHttp {
+        /// The address asked for.
+        addr: SocketAddr,
     },
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]

@@ -84,6 +84,7 @@ pub fn router(
             get(get_decoder),
         )
         .merge(crate::teaching_routes::router(&state))
+        .merge(crate::access::router())
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed);
     let not_found_service = not_found.with_state(state.clone());
@@ -96,7 +97,8 @@ pub fn router(
             static_files(bundle).fallback(static_files(files).fallback(not_found_service)),
         ),
     };
-    app.layer(from_fn_with_state(state.clone(), timeout))
+    app.layer(from_fn_with_state(state.clone(), crate::access::guard))
+        .layer(from_fn_with_state(state.clone(), timeout))
         .layer(from_fn_with_state(state.clone(), check_host))
         .layer(from_fn_with_state(state.clone(), observe))
         .layer(from_fn(security_headers))

@@ -94,8 +94,6 @@ pub type MemoryKey = (ImageId, ModelId, ExportDtype);
 pub struct AppState {
     /// Limits and timeouts.
     pub limits: ServerLimits,
-    /// Bearer token for writes, if any.
-    pub token: Option<String>,
     /// Bound to loopback: requests must name a loopback host.
     pub loopback_only: bool,
     /// Permits for uploads being decoded.
@@ -118,6 +116,8 @@ pub struct AppState {
     pub teaching: teaching::Teaching,
     /// Open teaching event streams, against their caps.
     pub streams: crate::streams::StreamSlots,
+    /// Sessions, the token and the server's own origin.
+    pub access: crate::auth::Access,
     /// Memory for decoding uploads (`--decode-memory`).
     pub decode_budget: crate::budget::DecodeBudget,
 }
@@ -177,8 +177,11 @@ impl AppState {
             .map_err(ServerError::Runtime)?;
         Ok(Self {
             limits: config.limits.clone(),
-            token: config.token.clone(),
-            loopback_only: config.addr.ip().is_loopback(),
+            // Behind a trusted proxy the client's Host is the proxy's public name.
+            // With TLS a rebound name fails the certificate check instead.
+            loopback_only: config.addr.ip().is_loopback()
+                && !config.trust_forwarded
+                && config.tls.is_none(),
             upload_slots: Semaphore::new(config.limits.max_concurrent_uploads.max(1)),
             models: entries,
             store,
@@ -191,6 +194,18 @@ impl AppState {
             streams: crate::streams::StreamSlots::new(
                 config.limits.max_event_streams,
                 config.limits.max_session_streams,
+            ),
+            access: crate::auth::Access::new(
+                config.token.clone(),
+                config.session_ttl,
+                crate::origin::OwnOrigin {
+                    scheme: if config.tls.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    },
+                    trust_forwarded: config.trust_forwarded,
+                },
             ),
             decode_budget: crate::budget::DecodeBudget::new(
                 config.limits.decode_memory,

@@ -10,8 +10,8 @@ use hyper::Method;
 use serde_json::{Value, json};
 use support::{EventStream, TestServer, fixture_image, json as body_json};
 
-const TOKEN: &str = "teacher-token";
-const AUTH: (&str, &str) = ("authorization", "Bearer teacher-token");
+const TOKEN: &str = "teacher-token-0123456789";
+const AUTH: (&str, &str) = ("authorization", "Bearer teacher-token-0123456789");
 
 async fn send(server: &TestServer, method: Method, path: &str, body: Value) -> (u16, Value) {
     let response = server
@@ -23,6 +23,11 @@ async fn send(server: &TestServer, method: Method, path: &str, body: Value) -> (
         )
         .await;
     (response.status().as_u16(), body_json(&response))
+}
+
+/// `GET path` with the server token.
+async fn get(server: &TestServer, path: &str) -> hyper::Response<hyper::body::Bytes> {
+    server.request(Method::GET, path, &[AUTH], Vec::new()).await
 }
 
 /// A request without the server token (what a student's browser sends).
@@ -75,7 +80,7 @@ async fn decks_are_checked_exported_and_imported() {
     let server = TestServer::fresh("decks", |c| c.token = Some(TOKEN.into())).await;
     let (image, mask) = upload_case_files(&server).await;
 
-    // Writes need the server token; reads do not.
+    // Writes and reads need the server token.
     let deck = json!({"title": "Nuclei", "cases": [case(&image, &mask, "one")]});
     assert_error(
         send_open(&server, Method::POST, "/api/v1/decks", deck.clone()).await,
@@ -128,7 +133,7 @@ async fn decks_are_checked_exported_and_imported() {
         "unknown_model",
     );
     assert_error(
-        send_open(
+        send(
             &server,
             Method::GET,
             &format!("/api/v1/decks/{}", "f".repeat(32)),
@@ -152,12 +157,17 @@ async fn decks_are_checked_exported_and_imported() {
         (201, Some(1)),
         "{added}"
     );
-    let (status, listed) = send_open(&server, Method::GET, "/api/v1/decks", Value::Null).await;
+    assert_error(
+        send_open(&server, Method::GET, "/api/v1/decks", Value::Null).await,
+        401,
+        "unauthorized",
+    );
+    let (status, listed) = send(&server, Method::GET, "/api/v1/decks", Value::Null).await;
     assert_eq!(status, 200);
     assert_eq!(listed["decks"][0]["cases"], 2);
 
     // Export from this server, import into a fresh one: same cases, same pixels.
-    let export = server.get(&format!("/api/v1/decks/{id}/export")).await;
+    let export = get(&server, &format!("/api/v1/decks/{id}/export")).await;
     assert_eq!(export.status(), 200);
     let file = export.body().to_vec();
     let other = TestServer::fresh("decks-import", |c| c.token = Some(TOKEN.into())).await;
@@ -167,7 +177,7 @@ async fn decks_are_checked_exported_and_imported() {
     assert_eq!(response.status(), 201, "{}", body_json(&response));
     let imported = body_json(&response);
     assert_ne!(imported["id"], created["id"]);
-    let (_, original) = send_open(
+    let (_, original) = send(
         &server,
         Method::GET,
         &format!("/api/v1/decks/{id}"),
@@ -175,11 +185,11 @@ async fn decks_are_checked_exported_and_imported() {
     )
     .await;
     assert_eq!(imported["cases"], original["cases"]);
-    let png_here = server.get(&format!("/api/v1/images/{image}")).await;
-    let png_there = other.get(&format!("/api/v1/images/{image}")).await;
+    let png_here = get(&server, &format!("/api/v1/images/{image}")).await;
+    let png_there = get(&other, &format!("/api/v1/images/{image}")).await;
     assert_eq!(png_there.status(), 200);
     assert_eq!(png_here.body(), png_there.body());
-    let mask_there = other.get(&format!("/api/v1/masks/{mask}")).await;
+    let mask_there = get(&other, &format!("/api/v1/masks/{mask}")).await;
     assert_eq!(mask_there.status(), 200);
 
     // A tampered deck file is refused and stores nothing under the claimed id.

@@ -2,8 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use server::{FinetunedDecoder, LoadedModel, ServerConfig, ServerLimits};
+use server::{FinetunedDecoder, LoadedModel, ServerConfig, ServerLimits, TlsSource};
 use tracing_subscriber::EnvFilter;
 
 use crate::commands::finetune::open_finetuned;
@@ -13,17 +14,58 @@ use crate::model::{ModelArgs, data_dir};
 /// Arguments of `samscope serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on; any address but loopback needs --token.
+    /// Address to listen on; any address but loopback needs --token (or --token-file).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     /// Where uploaded images, the embedding cache and the exported decoder live
     /// (default: $SAMSCOPE_HOME, else ~/.cache/samscope).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Bearer token that uploads must carry (`Authorization: Bearer TOKEN`). Prefer
-    /// $SAMSCOPE_TOKEN, which keeps it out of the process list.
+    /// Server token (16 characters or more): with one, everything but the viewer bundle,
+    /// /healthz, the model list and the decoder weights needs signing in (the viewer asks
+    /// for it once) or `Authorization: Bearer TOKEN`. Prefer $SAMSCOPE_TOKEN or
+    /// --token-file, which keep it out of the process list.
     #[arg(long, env = "SAMSCOPE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Read the token from this file (surrounding white space ignored); it must be
+    /// readable by its owner only (chmod 600).
+    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// How long a viewer sign-in lasts, in hours.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_hours: u32,
+    /// Behind a reverse proxy on this machine: take the client's origin from
+    /// X-Forwarded-Host / X-Forwarded-Proto, and the Host header as the proxy sends it.
+    /// Needs a token; only use it when a proxy sets (or strips) those headers.
+    #[arg(long)]
+    pub trust_forwarded: bool,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate for these host names or IP addresses,
+    /// made once and kept in <data-dir>/tls/; its fingerprints are printed at start.
+    #[arg(long, value_name = "NAME", num_args = 1.., conflicts_with = "tls_cert")]
+    pub tls_self_signed: Vec<String>,
+    /// Serve plain HTTP on a non-loopback address although browsers there get no WebGPU,
+    /// no Cache API and no Secure cookie.
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Seconds a TLS handshake may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub handshake_timeout: u64,
+    /// Seconds a client may take to send a request's headers (and a new connection its
+    /// first request).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout: u64,
+    /// Seconds a kept-alive connection may sit idle (or a client stop reading a response).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+    /// Connections open at once; more wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_connections: u64,
     /// The viewer bundle (Trunk's output) served at `/` (default: `dist` if it exists);
     /// files in `static/` are served too.
     #[arg(long)]
@@ -122,17 +164,40 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         Some(dir) => Some(dir.clone()),
         None => existing_dir("dist"),
     };
+    let token = match &args.token_file {
+        Some(path) => Some(server::read_token_file(path)?),
+        None => args.token.clone(),
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if !args.tls_self_signed.is_empty() => {
+            Some(TlsSource::SelfSigned(args.tls_self_signed.clone()))
+        }
+        _ => None,
+    };
+    let limits = ServerLimits {
+        tls_handshake_timeout: Duration::from_secs(args.handshake_timeout),
+        header_read_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections as usize,
+        ..ServerLimits::default()
+    };
     let config = ServerConfig {
-        addr: args.addr,
-        data_dir: args.data_dir.clone().unwrap_or_else(data_dir),
-        token: args.token.clone(),
+        token,
         web_dir,
         static_dir: existing_dir("static"),
         limits: ServerLimits {
             decode_memory: args.decode_memory,
-            ..args.clients.apply(ServerLimits::default())
+            ..args.clients.apply(limits)
         },
-        finetuned: Vec::new(),
+        tls,
+        insecure_http: args.insecure_http,
+        session_ttl: Duration::from_secs(u64::from(args.session_hours) * 3600),
+        trust_forwarded: args.trust_forwarded,
+        ..ServerConfig::new(args.addr, args.data_dir.clone().unwrap_or_else(data_dir))
     };
     // Refuse an insecure address before spending seconds on the model.
     config.check()?;
