@@ -74,48 +74,24 @@ pub(crate) fn convert(
         })
     }
     let comps = components as u64;
+    /// Every `N`-byte sample read through `f`, the first `channels` of each voxel kept.
+    fn typed<const N: usize, T>(
+        (raw, big, comps, channels): (&[u8], bool, u64, usize),
+        f: impl Fn([u8; N]) -> T,
+    ) -> Vec<T> {
+        keep(read::<N>(raw, big).map(f), comps, channels)
+    }
+    let at = (raw, big, comps, channels);
     match kind {
         Kind::U8 => Voxels::U8(keep_channels(raw, comps, channels, |b| *b)),
         Kind::I8 => Voxels::I8(keep_channels(raw, comps, channels, |b| *b as i8)),
-        Kind::U16 => Voxels::U16(keep(
-            read::<2>(raw, big).map(u16::from_le_bytes),
-            comps,
-            channels,
-        )),
-        Kind::I16 => Voxels::I16(keep(
-            read::<2>(raw, big).map(i16::from_le_bytes),
-            comps,
-            channels,
-        )),
-        Kind::I32 => Voxels::I32(keep(
-            read::<4>(raw, big).map(i32::from_le_bytes),
-            comps,
-            channels,
-        )),
-        Kind::U32 => Voxels::F32(keep(
-            read::<4>(raw, big).map(|b| u32::from_le_bytes(b) as f32),
-            comps,
-            channels,
-        )),
-        Kind::F32 => Voxels::F32(keep(
-            read::<4>(raw, big).map(f32::from_le_bytes),
-            comps,
-            channels,
-        )),
-        Kind::I64 => Voxels::F32(keep(
-            read::<8>(raw, big).map(|b| i64::from_le_bytes(b) as f32),
-            comps,
-            channels,
-        )),
-        Kind::U64 => Voxels::F32(keep(
-            read::<8>(raw, big).map(|b| u64::from_le_bytes(b) as f32),
-            comps,
-            channels,
-        )),
-        Kind::F64 => Voxels::F32(keep(
-            read::<8>(raw, big).map(|b| f64::from_le_bytes(b) as f32),
-            comps,
-            channels,
-        )),
+        Kind::U16 => Voxels::U16(typed(at, u16::from_le_bytes)),
+        Kind::I16 => Voxels::I16(typed(at, i16::from_le_bytes)),
+        Kind::I32 => Voxels::I32(typed(at, i32::from_le_bytes)),
+        Kind::U32 => Voxels::F32(typed(at, |b| u32::from_le_bytes(b) as f32)),
+        Kind::F32 => Voxels::F32(typed(at, f32::from_le_bytes)),
+        Kind::I64 => Voxels::F32(typed(at, |b| i64::from_le_bytes(b) as f32)),
+        Kind::U64 => Voxels::F32(typed(at, |b| u64::from_le_bytes(b) as f32)),
+        Kind::F64 => Voxels::F32(typed(at, |b| f64::from_le_bytes(b) as f32)),
     }
 }
