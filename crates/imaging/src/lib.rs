@@ -22,8 +22,10 @@ mod convert;
 mod dicom;
 mod error;
 mod gzip;
+mod jpeg;
 mod labels;
 mod limits;
+mod mask;
 mod metaimage;
 mod nifti;
 mod nrrd;
@@ -40,7 +42,8 @@ use image::ImageReader;
 pub use convert::{Conversion, to_rgb8};
 pub use error::ImagingError;
 pub use labels::decode_labels;
-pub use limits::Limits;
+pub use limits::{Limits, with_admission};
+pub use mask::{CleanMask, clean_mask, is_clean_png};
 pub use sniff::{SourceFormat, detect};
 pub use volume::{Axis, Geometry, Slice, Volume, apply_window};
 pub use window::{Preset, ResolvedWindow, Window, WindowLevel};
@@ -182,18 +185,29 @@ impl Volume {
 /// bytes can never keep a DICOM file's attributes by accident: read them with
 /// [`decode_scan`] or [`decode_scan_image`].
 pub fn decode_image(bytes: &[u8], limits: &Limits) -> Result<DecodedImage, ImagingError> {
+    let format = raster_format(bytes, limits, "input")?;
+    decode_raster(bytes, format, limits)
+}
+
+/// The raster format of `bytes` (checked against `limits`); a volume format is refused,
+/// naming `what` the bytes are for.
+pub(crate) fn raster_format(
+    bytes: &[u8],
+    limits: &Limits,
+    what: &'static str,
+) -> Result<SourceFormat, ImagingError> {
     limits.check_input(bytes.len())?;
     let format = detect(bytes)?;
     if format.is_volume() {
         return Err(ImagingError::Unsupported(
-            "input",
+            what,
             format!(
                 "{} is a volume format; this reads PNG, JPEG, TIFF and PNM images",
                 format.name()
             ),
         ));
     }
-    decode_raster(bytes, format, limits)
+    Ok(format)
 }
 
 /// Decodes any supported file held in memory to one 8-bit RGB image within `limits`:
@@ -224,6 +238,28 @@ fn decode_raster(
     format: SourceFormat,
     limits: &Limits,
 ) -> Result<DecodedImage, ImagingError> {
+    // The decoded samples and the 8-bit RGB made from them.
+    let image = decode_pixels(bytes, format, limits, 3)?;
+    let (width, height) = (image.width(), image.height());
+    let (rgb, conversion) = convert::into_rgb8(image);
+    Ok(DecodedImage {
+        width,
+        height,
+        rgb,
+        format,
+        conversion,
+    })
+}
+
+/// A raster image's pixels as decoded, within `limits`, after asking the admission hook
+/// ([`with_admission`]) for their bytes plus `then_per_pixel` bytes per pixel for what the
+/// caller makes of them.
+pub(crate) fn decode_pixels(
+    bytes: &[u8],
+    format: SourceFormat,
+    limits: &Limits,
+    then_per_pixel: u64,
+) -> Result<image::DynamicImage, ImagingError> {
     let image_format = format
         .image_format()
         .ok_or_else(|| ImagingError::UnsupportedFormat(format.name().into()))?;
@@ -237,21 +273,27 @@ fn decode_raster(
     decoder_limits.max_alloc = Some(limits.max_alloc);
     decoder_limits.max_image_width = Some(width);
     decoder_limits.max_image_height = Some(height);
+    let image_error = |e: image::ImageError| match e {
+        image::ImageError::Limits(l) => ImagingError::TooLarge(l.to_string()),
+        other => ImagingError::Corrupt(format.name(), other.to_string()),
+    };
+    if format == SourceFormat::Jpeg {
+        jpeg::check_complete(bytes)?;
+    }
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(image_format);
     reader.limits(decoder_limits);
-    let image = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(l) => ImagingError::TooLarge(l.to_string()),
-        other => ImagingError::Corrupt(format.name(), other.to_string()),
-    })?;
-    let (rgb, conversion) = to_rgb8(&image);
-    Ok(DecodedImage {
-        width,
-        height,
-        rgb,
-        format,
-        conversion,
-    })
+    let decoder = reader.into_decoder().map_err(image_error)?;
+    let decoded_bytes = image::ImageDecoder::total_bytes(&decoder);
+    if decoded_bytes > limits.max_alloc {
+        return Err(ImagingError::TooLarge(format!(
+            "the decoded image needs {decoded_bytes} bytes, above the limit of {} bytes",
+            limits.max_alloc
+        )));
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    limits::admit(decoded_bytes.saturating_add(pixels.saturating_mul(then_per_pixel)))?;
+    image::DynamicImage::from_decoder(decoder).map_err(image_error)
 }
 
 #[cfg(test)]
@@ -282,6 +324,31 @@ mod tests {
             ImageBuffer::from_fn(3, 1, |x, _| Luma([1000 + 500 * x as u16]));
         let d = decode_image(&png_bytes(&img), &Limits::default()).unwrap();
         assert_eq!(d.rgb, vec![0, 0, 0, 128, 128, 128, 255, 255, 255]);
+    }
+
+    #[test]
+    fn truncated_png_tiff_and_jpeg_are_refused_not_filled() {
+        let img = ImageBuffer::from_fn(64, 48, |x, y| Rgb([x as u8 * 3, y as u8 * 5, 17]));
+        for format in [ImageFormat::Png, ImageFormat::Tiff, ImageFormat::Jpeg] {
+            let mut out = Cursor::new(Vec::new());
+            img.write_to(&mut out, format).unwrap();
+            let whole = out.into_inner();
+            assert!(
+                decode_image(&whole, &Limits::default()).is_ok(),
+                "{format:?}"
+            );
+            // (A PNG cut inside its final IEND chunk still holds every pixel.)
+            for cut in [whole.len() / 2, whole.len() - 13] {
+                assert!(
+                    matches!(
+                        decode_image(&whole[..cut], &Limits::default()),
+                        Err(ImagingError::Corrupt(..))
+                    ),
+                    "{format:?} cut at {cut} of {}",
+                    whole.len()
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,48 @@
-//! Upper bounds for one decode, checked from headers before anything is allocated.
+//! Upper bounds for one decode, checked from headers before anything is allocated, and
+//! the admission hook a server uses to weigh decodes against a shared memory budget.
+
+use std::cell::RefCell;
 
 use crate::ImagingError;
+
+/// What [`with_admission`] installs: asked for the bytes a decode will need.
+type Admit = Box<dyn FnMut(u64) -> Result<(), ImagingError>>;
+
+thread_local! {
+    static ADMISSION: RefCell<Option<Admit>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` on this thread with `admit` asked, by every decode `work` makes, for the
+/// bytes that decode will need, as its header announces them (the decoded samples, the
+/// 8-bit result, an inflated copy of compressed data), before any of them is allocated.
+/// `admit` may block until that much memory is free, or refuse with an error (typically
+/// [`ImagingError::TooLarge`]), which the decode returns. A later decode in the same
+/// `work` (a deck file's next blob) asks again; `admit` decides what the earlier grant
+/// becomes. `admit` is dropped when `work` returns.
+pub fn with_admission<T>(
+    admit: impl FnMut(u64) -> Result<(), ImagingError> + 'static,
+    work: impl FnOnce() -> T,
+) -> T {
+    struct Restore(Option<Admit>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            // Dropping the installed hook releases whatever it holds.
+            let _ = ADMISSION.with(|slot| slot.replace(previous));
+        }
+    }
+    let previous = ADMISSION.with(|slot| slot.replace(Some(Box::new(admit))));
+    let _restore = Restore(previous);
+    work()
+}
+
+/// Asks the hook of [`with_admission`] (if any) for `bytes` of decode memory.
+pub(crate) fn admit(bytes: u64) -> Result<(), ImagingError> {
+    ADMISSION.with(|slot| match slot.borrow_mut().as_mut() {
+        Some(admit) => admit(bytes),
+        None => Ok(()),
+    })
+}
 
 /// Upper bounds for one decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -300,6 +300,8 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Volume, ImagingErr
         .checked_add(data_len as u64)
         .ok_or_else(|| corrupt("vox_offset overflows"))?;
     let needed = limits.alloc("the NIfTI file", total, 1)?;
+    let inflated_bytes = if gzipped { needed as u64 } else { 0 };
+    crate::limits::admit(inflated_bytes + voxel_count * channels * 4)?;
     let inflated;
     let file: &[u8] = if gzipped {
         inflated = gzip::exact(bytes, needed, FORMAT)?;

@@ -263,6 +263,12 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Volume, ImagingErr
         .ok_or_else(|| ImagingError::TooLarge("the dimensions overflow".into()))?;
     let data_len = limits.alloc("the NRRD volume", sample_count, kind.bytes())?;
     limits.alloc("the decoded volume", voxel_count * channels as u64, 4)?;
+    let read_bytes = match encoding {
+        Encoding::Raw => 0,
+        Encoding::Gzip => data_len as u64,
+        Encoding::Ascii => sample_count.saturating_mul(8),
+    };
+    crate::limits::admit(read_bytes.saturating_add(voxel_count * channels as u64 * 4))?;
 
     let body = &bytes[data_start..];
     let body = skip_lines(body, f.line_skip)?;

@@ -37,18 +37,26 @@ pub(crate) fn keep_channels<T, U>(
     channels: usize,
     f: impl Fn(&T) -> U,
 ) -> Vec<U> {
-    if components as usize == channels {
-        samples.iter().map(f).collect()
+    keep(samples.iter().map(f), components, channels)
+}
+
+/// As [`keep_channels`], for samples read one at a time (no intermediate copy).
+fn keep<U>(samples: impl Iterator<Item = U>, components: u64, channels: usize) -> Vec<U> {
+    let components = components as usize;
+    if components == channels {
+        samples.collect()
     } else {
         samples
-            .chunks_exact(components as usize)
-            .flat_map(|px| px[..channels].iter().map(&f))
+            .enumerate()
+            .filter(|(n, _)| n % components < channels)
+            .map(|(_, s)| s)
             .collect()
     }
 }
 
 /// `raw` samples of `kind` (big-endian when `big`), `components` per voxel, as voxels of
-/// `channels` samples each. Types without a [`Voxels`] variant become `F32`.
+/// `channels` samples each. Types without a [`Voxels`] variant become `F32`. Each sample is
+/// converted as it is read: the result is the only new buffer.
 pub(crate) fn convert(
     raw: &[u8],
     kind: Kind,
@@ -66,48 +74,24 @@ pub(crate) fn convert(
         })
     }
     let comps = components as u64;
+    /// Every `N`-byte sample read through `f`, the first `channels` of each voxel kept.
+    fn typed<const N: usize, T>(
+        (raw, big, comps, channels): (&[u8], bool, u64, usize),
+        f: impl Fn([u8; N]) -> T,
+    ) -> Vec<T> {
+        keep(read::<N>(raw, big).map(f), comps, channels)
+    }
+    let at = (raw, big, comps, channels);
     match kind {
         Kind::U8 => Voxels::U8(keep_channels(raw, comps, channels, |b| *b)),
         Kind::I8 => Voxels::I8(keep_channels(raw, comps, channels, |b| *b as i8)),
-        Kind::U16 => {
-            let v: Vec<u16> = read::<2>(raw, big).map(u16::from_le_bytes).collect();
-            Voxels::U16(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::I16 => {
-            let v: Vec<i16> = read::<2>(raw, big).map(i16::from_le_bytes).collect();
-            Voxels::I16(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::I32 => {
-            let v: Vec<i32> = read::<4>(raw, big).map(i32::from_le_bytes).collect();
-            Voxels::I32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::U32 => {
-            let v: Vec<f32> = read::<4>(raw, big)
-                .map(|b| u32::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::F32 => {
-            let v: Vec<f32> = read::<4>(raw, big).map(f32::from_le_bytes).collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::I64 => {
-            let v: Vec<f32> = read::<8>(raw, big)
-                .map(|b| i64::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::U64 => {
-            let v: Vec<f32> = read::<8>(raw, big)
-                .map(|b| u64::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
-        Kind::F64 => {
-            let v: Vec<f32> = read::<8>(raw, big)
-                .map(|b| f64::from_le_bytes(b) as f32)
-                .collect();
-            Voxels::F32(keep_channels(&v, comps, channels, |s| *s))
-        }
+        Kind::U16 => Voxels::U16(typed(at, u16::from_le_bytes)),
+        Kind::I16 => Voxels::I16(typed(at, i16::from_le_bytes)),
+        Kind::I32 => Voxels::I32(typed(at, i32::from_le_bytes)),
+        Kind::U32 => Voxels::F32(typed(at, |b| u32::from_le_bytes(b) as f32)),
+        Kind::F32 => Voxels::F32(typed(at, f32::from_le_bytes)),
+        Kind::I64 => Voxels::F32(typed(at, |b| i64::from_le_bytes(b) as f32)),
+        Kind::U64 => Voxels::F32(typed(at, |b| u64::from_le_bytes(b) as f32)),
+        Kind::F64 => Voxels::F32(typed(at, |b| f64::from_le_bytes(b) as f32)),
     }
 }

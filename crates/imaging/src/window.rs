@@ -143,6 +143,10 @@ pub enum Window {
     MinMax,
 }
 
+/// Longest label of a manual window (`center,width` as [`Window`]'s `Display` writes it)
+/// that a stored slice's descriptor can carry.
+pub const MAX_LABEL: usize = 64;
+
 impl Window {
     /// The percentiles MedSAM uses for MR and other non-CT images.
     pub const MR_PERCENTILES: Window = Window::Percentiles {
@@ -150,12 +154,27 @@ impl Window {
         high: 99.5,
     };
 
-    /// Checks the numbers (a manual width > 0, percentiles in `0 ≤ low < high ≤ 100`).
+    /// Checks the numbers (a manual width > 0 with finite, distinct bounds and a label of
+    /// at most [`MAX_LABEL`] characters; percentiles in `0 ≤ low < high ≤ 100`).
     pub fn validate(&self) -> Result<(), ImagingError> {
         match *self {
             Window::Manual(w) if !w.is_usable() => Err(ImagingError::BadRequest(
                 "a window needs a finite center and a width > 0".into(),
             )),
+            Window::Manual(w)
+                if !(w.lower().is_finite() && w.upper().is_finite() && w.lower() < w.upper()) =>
+            {
+                Err(ImagingError::BadRequest(
+                    "the window's bounds (center ∓ width/2) must be finite and distinct".into(),
+                ))
+            }
+            Window::Manual(_) if self.to_string().len() > MAX_LABEL => {
+                Err(ImagingError::BadRequest(format!(
+                    "the window `center,width` is longer than {MAX_LABEL} characters as \
+                     written and cannot label a stored slice; give shorter numbers \
+                     (e.g. 40,400)"
+                )))
+            }
             Window::Percentiles { low, high }
                 if !(low.is_finite()
                     && high.is_finite()
@@ -280,7 +299,20 @@ mod tests {
             Window::MR_PERCENTILES
         );
         assert_eq!("default".parse::<Window>().unwrap(), Window::Default);
-        for bad in ["40,0", "40,-1", "p50-10", "p1-101", "nope", "1,x", "nan,3"] {
+        for bad in [
+            "40,0",
+            "40,-1",
+            "p50-10",
+            "p1-101",
+            "nope",
+            "1,x",
+            "nan,3",
+            // Unstorable: a 300-digit label, overflowing bounds, bounds that coincide.
+            "1e308,1e308",
+            "1.7e308,1.7e308",
+            "1e20,1e-20",
+            "0,1e-300",
+        ] {
             assert!(bad.parse::<Window>().is_err(), "{bad}");
         }
         for w in [

@@ -46,6 +46,10 @@ pub struct ServerLimits {
     pub idle_timeout: Duration,
     /// Connections open at once; more wait in the listen queue (default 512).
     pub max_connections: usize,
+    /// Memory all upload decodes together may use, bytes (default 2 GiB): each is weighed
+    /// by what its header announces and waits for room; one that alone needs more is
+    /// refused (413).
+    pub decode_memory: u64,
 }
 
 impl Default for ServerLimits {
@@ -67,6 +71,7 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 512,
+            decode_memory: 2 << 30,
         }
     }
 }

@@ -108,6 +108,12 @@ impl<S: Borrow<Store>> ContentStore for Content<S> {
         if mask_id(bytes) != id {
             return Err(rejected(format!("mask {id} does not match its id")));
         }
+        if !imaging::is_clean_png(bytes) {
+            return Err(rejected(format!(
+                "mask {id} is not a PNG without metadata chunks (text, EXIF, …), as a server \
+                 stores masks; upload it with POST /api/v1/masks and refer to the new id"
+            )));
+        }
         imaging::decode_image(bytes, &self.limits)
             .map_err(|e| rejected(format!("mask {id}: {e}")))?;
         self.store.borrow().put_mask(bytes).map(drop).map_err(io)
@@ -154,11 +160,13 @@ impl Content<Store> {
         Ok(id.to_string())
     }
 
-    /// Stores a ground-truth mask file verbatim (after checking it decodes); returns its id.
+    /// Stores a ground-truth mask file re-encoded as `POST /api/v1/masks` does (its
+    /// samples in a PNG without metadata); returns its id.
     pub fn add_mask(&self, bytes: &[u8]) -> Result<String, ContentError> {
-        imaging::decode_image(bytes, &self.limits).map_err(|e| rejected(e.to_string()))?;
+        let clean =
+            imaging::clean_mask(bytes, &self.limits).map_err(|e| rejected(e.to_string()))?;
         self.store
-            .put_mask(bytes)
+            .put_mask(&clean.png)
             .map(|id| id.to_string())
             .map_err(|e| io(format!("storing a mask: {e}")))
     }

@@ -107,10 +107,22 @@ pub struct VolumeId(ImageId);
 impl VolumeId {
     /// The id of an encoded volume.
     pub fn of_encoded(encoded: &[u8]) -> Self {
+        let mut hasher = Self::hasher();
+        hasher.update(encoded);
+        Self::of_hasher(hasher)
+    }
+
+    /// A hasher that [`VolumeId::of_hasher`] turns into the id of the bytes fed to it
+    /// (for encodings written a block at a time).
+    pub fn hasher() -> Sha256 {
         let mut hasher = Sha256::new();
         hasher.update(b"samscope-volume/v1");
         hasher.update([0u8]);
-        hasher.update(encoded);
+        hasher
+    }
+
+    /// The id of the bytes fed to a [`VolumeId::hasher`].
+    pub fn of_hasher(hasher: Sha256) -> Self {
         VolumeId(ImageId(hasher.finalize().into()))
     }
 

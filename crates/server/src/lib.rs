@@ -19,6 +19,7 @@
 
 mod access;
 mod auth;
+mod budget;
 mod cache;
 mod config;
 mod content;
@@ -27,6 +28,7 @@ mod embeddings;
 mod encoder;
 mod error;
 mod eviction;
+mod export;
 mod http;
 mod image_id;
 mod layers;

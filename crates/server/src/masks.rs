@@ -1,6 +1,7 @@
 //! Ground-truth masks for the viewer's metrics and share links: `POST /api/v1/masks`
-//! keeps the file's bytes verbatim (label values must survive exactly, so no conversion),
-//! addressed by their sha256; `GET /api/v1/masks/{id}` returns them.
+//! re-encodes the file as a PNG of exactly its decoded samples (label values survive
+//! exactly; no text, EXIF or other metadata chunk does), addressed by the sha256 of that
+//! PNG; `GET /api/v1/masks/{id}` returns it.
 
 use std::sync::Arc;
 
@@ -17,7 +18,8 @@ use crate::http::{IMMUTABLE, blocking, body_error, conditional, image_id, not_mo
 use crate::state::AppState;
 use crate::store::mask_id;
 
-/// `POST /api/v1/masks`: check the file decodes as an image within the limits, keep it.
+/// `POST /api/v1/masks`: decode the file within the limits and the decode memory budget,
+/// keep its samples as a clean PNG.
 pub async fn upload_mask(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
@@ -26,20 +28,20 @@ pub async fn upload_mask(
     if body.is_empty() {
         return Err(ApiError::EmptyBody);
     }
-    let worker = state.clone();
-    blocking(move || {
-        let decoded = imaging::decode_image(&body, &worker.limits.imaging())?;
-        let id = worker
+    let uploaded = crate::budget::decoding(&state, move |state| {
+        let clean = imaging::clean_mask(&body, &state.limits.imaging())?;
+        let id = state
             .store
-            .put_mask(&body)
+            .put_mask(&clean.png)
             .map_err(|e| ApiError::internal(format!("storing a mask: {e}")))?;
-        Ok(Json(Uploaded {
+        Ok(Uploaded {
             id: id.to_string(),
-            width: decoded.width,
-            height: decoded.height,
-        }))
+            width: clean.width,
+            height: clean.height,
+        })
     })
-    .await?
+    .await?;
+    Ok(Json(uploaded))
 }
 
 /// `GET /api/v1/masks/{id}`: the stored file, checked against its id.

@@ -154,56 +154,49 @@ async fn upload_image(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadReply>, ApiError> {
     let body = body.map_err(|e| body_error(e, state.limits.max_upload_bytes))?;
-    let worker = state.clone();
-    let scan = blocking(move || {
-        let scan = imaging::decode_scan(&body, &worker.limits.imaging())?;
-        let format = match &scan {
-            imaging::Scan::Image(image) => image.format,
-            imaging::Scan::Volume(_) => imaging::detect(&body)?,
-        };
-        Ok::<_, ApiError>((scan, format))
-    })
-    .await??;
-    let decoded = match scan {
-        (imaging::Scan::Image(decoded), _) => decoded,
-        (imaging::Scan::Volume(volume), format) => {
-            let worker = state.clone();
-            let uploaded =
-                blocking(move || crate::volumes::store_upload(&worker, volume, format)).await??;
-            state.metrics.record_upload();
-            tracing::info!(
-                volume = %uploaded.volume.id,
-                dims = ?uploaded.volume.dims,
-                "volume stored"
-            );
-            return Ok(Json(UploadReply::Volume(Box::new(uploaded))));
+    let reply = crate::budget::decoding(&state, move |state| {
+        match imaging::decode_scan(&body, &state.limits.imaging())? {
+            imaging::Scan::Image(decoded) => store_image(state, decoded).map(UploadReply::Image),
+            imaging::Scan::Volume(volume) => {
+                let format = imaging::detect(&body)?;
+                crate::volumes::store_upload(state, volume, format)
+                    .map(|uploaded| UploadReply::Volume(Box::new(uploaded)))
+            }
         }
-    };
-    let worker = state.clone();
-    let uploaded = blocking(move || {
-        let (width, height) = (decoded.width, decoded.height);
-        let id = ImageId::of_pixels(PREPROCESSING_V1, width, height, &decoded.rgb);
-        let image = RgbImage::new(width as usize, height as usize, decoded.rgb)
-            .ok_or_else(|| ApiError::internal("decoded buffer does not match its size"))?;
-        worker
-            .store
-            .put_image(id, &image)
-            .map_err(|e| ApiError::internal(format!("storing image {id}: {e}")))?;
-        Ok::<_, ApiError>(Uploaded {
-            id: id.to_string(),
-            width,
-            height,
-        })
     })
-    .await??;
+    .await?;
     state.metrics.record_upload();
-    tracing::info!(
-        image = %uploaded.id,
-        width = uploaded.width,
-        height = uploaded.height,
-        "image stored"
-    );
-    Ok(Json(UploadReply::Image(uploaded)))
+    match &reply {
+        UploadReply::Image(uploaded) => tracing::info!(
+            image = %uploaded.id,
+            width = uploaded.width,
+            height = uploaded.height,
+            "image stored"
+        ),
+        UploadReply::Volume(uploaded) => tracing::info!(
+            volume = %uploaded.volume.id,
+            dims = ?uploaded.volume.dims,
+            "volume stored"
+        ),
+    }
+    Ok(Json(reply))
+}
+
+/// Stores a decoded upload as PNG under its pixel id (blocking).
+fn store_image(state: &AppState, decoded: imaging::DecodedImage) -> Result<Uploaded, ApiError> {
+    let (width, height) = (decoded.width, decoded.height);
+    let id = ImageId::of_pixels(PREPROCESSING_V1, width, height, &decoded.rgb);
+    let image = RgbImage::new(width as usize, height as usize, decoded.rgb)
+        .ok_or_else(|| ApiError::internal("decoded buffer does not match its size"))?;
+    state
+        .store
+        .put_image(id, &image)
+        .map_err(|e| ApiError::internal(format!("storing image {id}: {e}")))?;
+    Ok(Uploaded {
+        id: id.to_string(),
+        width,
+        height,
+    })
 }
 
 /// `GET /api/v1/images/{id}`: the stored PNG.

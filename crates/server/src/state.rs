@@ -118,6 +118,8 @@ pub struct AppState {
     pub streams: crate::streams::StreamSlots,
     /// Sessions, the token and the server's own origin.
     pub access: crate::auth::Access,
+    /// Memory for decoding uploads (`--decode-memory`).
+    pub decode_budget: crate::budget::DecodeBudget,
 }
 
 impl AppState {
@@ -204,6 +206,10 @@ impl AppState {
                     },
                     trust_forwarded: config.trust_forwarded,
                 },
+            ),
+            decode_budget: crate::budget::DecodeBudget::new(
+                config.limits.decode_memory,
+                config.limits.request_timeout,
             ),
         })
     }

@@ -7,7 +7,8 @@
 //! embeddings/<model>-<weights>/<ab>/<id>.emb    "SSCACHE1" ‖ sha256(payload) ‖ payload, where
 //!                                               payload is the f32 embedding wire format
 //! models/<model>-<weights>/decoder.f16.safetensors   the browser's decoder weights
-//! masks/<ab>/<id>.mask                            an uploaded ground truth, verbatim; id =
+//! masks/<ab>/<id>.mask                            an uploaded ground truth re-encoded as a
+//!                                               PNG without metadata chunks; id =
 //!                                               sha256 of the bytes, checked when read
 //! images/<ab>/<id>.desc                        the preprocessing descriptor of a volume
 //!                                               slice (absent: `PREPROCESSING_V1`)
@@ -201,6 +202,48 @@ impl Store {
             .join(format!("{id}.vol"))
     }
 
+    /// Stores `volume` encoded (`imaging::Volume::encode`) unless it is already there, and
+    /// returns its id. The encoding is written a block at a time (once to hash it, once to
+    /// the file), so no encoded copy of the volume is ever held in memory.
+    pub fn put_volume_of(&self, volume: &imaging::Volume) -> io::Result<VolumeId> {
+        struct Hashing {
+            id: Sha256,
+            payload: Sha256,
+        }
+        impl io::Write for Hashing {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.id.update(buf);
+                self.payload.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing {
+            id: VolumeId::hasher(),
+            payload: Sha256::new(),
+        };
+        volume.write_encoded(&mut hashing)?;
+        let id = VolumeId::of_hasher(hashing.id);
+        let path = self.volume_path(&id);
+        let _pin = self.usage.pin(&path);
+        if path.exists() {
+            self.usage.touch(&path);
+            return Ok(id);
+        }
+        let sum = hashing.payload.finalize();
+        runfolder::write_atomic_with(&path, |file| {
+            let mut out = io::BufWriter::with_capacity(1 << 20, file);
+            io::Write::write_all(&mut out, ENTRY_MAGIC)?;
+            io::Write::write_all(&mut out, &sum)?;
+            volume.write_encoded(&mut out)?;
+            io::Write::flush(&mut out)
+        })?;
+        self.usage.record(Area::Volumes, &path);
+        Ok(id)
+    }
+
     /// Stores an encoded volume (`imaging::Volume::encode`) unless it is already there.
     pub fn put_volume(&self, id: &VolumeId, encoded: &[u8]) -> io::Result<()> {
         let path = self.volume_path(id);
@@ -209,7 +252,12 @@ impl Store {
             self.usage.touch(&path);
             return Ok(());
         }
-        write_atomic(&path, &seal_entry(encoded))?;
+        let sum = Sha256::digest(encoded);
+        runfolder::write_atomic_with(&path, |file| {
+            io::Write::write_all(file, ENTRY_MAGIC)?;
+            io::Write::write_all(file, &sum)?;
+            io::Write::write_all(file, encoded)
+        })?;
         self.usage.record(Area::Volumes, &path);
         Ok(())
     }
@@ -288,7 +336,7 @@ impl Store {
     pub fn volume_payload(&self, id: &VolumeId) -> Result<Option<Vec<u8>>, Corrupt> {
         let path = self.volume_path(id);
         let _pin = self.usage.pin(&path);
-        let bytes = match fs::read(&path) {
+        let mut bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.corrupt_entry(&path, e.to_string())),
@@ -298,10 +346,13 @@ impl Store {
         if VolumeId::of_encoded(payload) != *id {
             return Err(self.corrupt_entry(&path, "content does not match the id".into()));
         }
-        Ok(Some(payload.to_vec()))
+        // The payload in place: no second copy of the volume.
+        bytes.drain(..ENTRY_HEADER);
+        Ok(Some(bytes))
     }
 
-    /// Keeps a ground-truth mask's bytes verbatim; its id is their sha256.
+    /// Keeps a ground-truth mask file (already made clean by `imaging::clean_mask`); its id
+    /// is the sha256 of its bytes.
     pub fn put_mask(&self, bytes: &[u8]) -> io::Result<ImageId> {
         let id = mask_id(bytes);
         let path = self.mask_path(&id);

@@ -17,7 +17,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -118,6 +118,23 @@ fn model_check(state: &AppState) -> impl Fn(&str) -> Result<(), String> + '_ {
     }
 }
 
+/// Checks the window of every volume case as the slices endpoint would (400 naming the
+/// case, counted from 0 as teaching does), so a deck never holds a window no slice can be
+/// stored with (an imported deck file is checked by teaching: 422).
+fn check_windows<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Result<(), ApiError> {
+    for (n, case) in cases.into_iter().enumerate() {
+        if let Some(volume) = &case.volume {
+            crate::volumes::window_of(&volume.window).map_err(|e| match e {
+                ApiError::BadRequest(m) => {
+                    ApiError::BadRequest(format!("case {n}: `volume.window`: {m}"))
+                }
+                other => other,
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// `GET /api/v1/decks`.
 async fn list_decks(State(state): State<Shared>) -> Result<Response, ApiError> {
     let decks = with_teaching(&state, |t, _| t.decks()).await?;
@@ -130,6 +147,7 @@ async fn create_deck(
     body: Result<Json<DeckInput>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let input = json(body)?;
+    check_windows(&input.cases)?;
     let deck = with_teaching(&state, move |t, s| {
         t.create_deck(&content(s), &input, &model_check(s))
     })
@@ -156,6 +174,7 @@ async fn put_deck(
 ) -> Result<Response, ApiError> {
     let id = segment(id)?;
     let input = json(body)?;
+    check_windows(&input.cases)?;
     let deck = with_teaching(&state, move |t, s| {
         t.deck(&id)?;
         t.replace_deck(&content(s), &id, &input, &model_check(s))
@@ -172,6 +191,7 @@ async fn add_case(
 ) -> Result<Response, ApiError> {
     let id = segment(id)?;
     let case = json(body)?;
+    check_windows([&case])?;
     let position = with_teaching(&state, move |t, s| {
         t.deck(&id)?;
         t.add_case(&content(s), &id, &case, &model_check(s))
@@ -180,29 +200,12 @@ async fn add_case(
     Ok((StatusCode::CREATED, Json(CasePosition { position })).into_response())
 }
 
-/// `GET /api/v1/decks/{id}/export`: the deck file, as a download.
+/// `GET /api/v1/decks/{id}/export`: the deck file, as a streamed download.
 async fn export_deck(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let id = segment(id)?;
-    let (deck, bytes) = with_teaching(&state, move |t, s| t.export(&content(s), &id)).await?;
-    let disposition = HeaderValue::from_str(&format!(
-        "attachment; filename=\"deck-{}.samdeck.json\"",
-        deck.id
-    ))
-    .map_err(|_| ApiError::internal("deck id is not a header value"))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    crate::export::export_deck(&state, segment(id)?).await
 }
 
 /// `POST /api/v1/decks/import`: a deck file becomes a new deck (201).
@@ -214,8 +217,9 @@ async fn import_deck(
     if body.is_empty() {
         return Err(ApiError::EmptyBody);
     }
-    let deck = with_teaching(&state, move |t, s| {
-        t.import(&content(s), &body, &model_check(s))
+    // Each blob the file carries is decoded within the decode memory budget.
+    let deck = crate::budget::decoding(&state, move |s| {
+        Ok(s.teaching.import(&content(s), &body, &model_check(s))?)
     })
     .await?;
     tracing::info!(deck = %deck.id, cases = deck.cases.len(), "deck imported");

@@ -20,9 +20,10 @@ use axum::extract::{Path, State};
 use imaging::{Axis, Preset, SourceFormat, Volume, Window, WindowLevel};
 use sam::RgbImage;
 
+use crate::budget::decoding;
 use crate::error::{ApiError, echo};
-use crate::http::{blocking, body_error};
-use crate::image_id::{ImageId, VolumeId, slice_descriptor};
+use crate::http::body_error;
+use crate::image_id::{ImageId, VolumeId, is_descriptor, slice_descriptor};
 use crate::state::AppState;
 
 /// Largest JSON body of a slice request.
@@ -88,6 +89,16 @@ fn store_slice(
     let rendered = volume.render(axis, index, window, SourceFormat::Dicom)?;
     let slice = volume.slice(axis, index)?;
     let descriptor = slice_descriptor(id, axis, index, &rendered.window);
+    if !is_descriptor(&descriptor) {
+        let (lower, upper) = rendered
+            .window
+            .bounds
+            .map_or((0.0, 0.0), |b| (b.lower(), b.upper()));
+        return Err(ApiError::BadRequest(format!(
+            "the window's bounds ({lower:e} to {upper:e}) are too long to label a stored \
+             slice; choose a manual window with shorter numbers (e.g. 40,400)"
+        )));
+    }
     let image = rendered.image;
     let image_id = ImageId::of_pixels(&descriptor, image.width, image.height, &image.rgb);
     let (width, height) = (image.width, image.height);
@@ -124,13 +135,10 @@ pub fn store_upload(
     volume: Volume,
     format: SourceFormat,
 ) -> Result<UploadedVolume, ApiError> {
-    let encoded = volume.encode();
-    let id = VolumeId::of_encoded(&encoded);
-    state
+    let id = state
         .store
-        .put_volume(&id, &encoded)
-        .map_err(|e| ApiError::internal(format!("storing volume {id}: {e}")))?;
-    drop(encoded);
+        .put_volume_of(&volume)
+        .map_err(|e| ApiError::internal(format!("storing a volume: {e}")))?;
     let volume = Arc::new(volume);
     state.volumes.insert(id, volume.clone());
     let image = if volume.is_single_slice() {
@@ -183,12 +191,17 @@ pub async fn get_volume(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<VolumeInfo>, ApiError> {
     let id = volume_id(path)?;
-    let info = blocking(move || load(&state, &id).map(|v| volume_info(&id, &v))).await??;
+    // A volume read back from the store is decoded within the decode memory budget.
+    let info = decoding(&state, move |state| {
+        load(state, &id).map(|v| volume_info(&id, &v))
+    })
+    .await?;
     Ok(Json(info))
 }
 
-/// The window a slice request or a case names, checked.
-fn window_of(spec: &WindowSpec) -> Result<Window, ApiError> {
+/// The window a slice request or a case names, checked (400 when it cannot be used or
+/// cannot label a stored slice).
+pub(crate) fn window_of(spec: &WindowSpec) -> Result<Window, ApiError> {
     let window = match spec {
         WindowSpec::Text(text) => text.parse()?,
         WindowSpec::Preset { preset } => Window::Preset(preset.parse()?),
@@ -226,12 +239,11 @@ pub async fn post_slice(
         .window
         .as_ref()
         .map_or(Ok(Window::Default), window_of)?;
-    let worker = state.clone();
-    let slice = blocking(move || {
-        let volume = load(&worker, &id)?;
-        store_slice(&worker, &id, &volume, axis, request.index, &window)
+    let slice = decoding(&state, move |state| {
+        let volume = load(state, &id)?;
+        store_slice(state, &id, &volume, axis, request.index, &window)
     })
-    .await??;
+    .await?;
     tracing::info!(volume = %id, image = %slice.id, axis = %slice.axis, index = slice.index, "slice stored");
     Ok(Json(slice))
 }

@@ -551,7 +551,11 @@ async fn a_refused_upload_is_answered_401_not_reset_while_its_body_is_sent() {
             .await
             .expect("the answer comes within 30 s")
             .expect("the connection is not reset");
-        assert!(read > 0, "closed before the 401: {}", String::from_utf8_lossy(&answer));
+        assert!(
+            read > 0,
+            "closed before the 401: {}",
+            String::from_utf8_lossy(&answer)
+        );
         answer.extend_from_slice(&buffer[..read]);
     }
     assert!(

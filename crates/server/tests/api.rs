@@ -334,6 +334,21 @@ async fn bad_requests_get_the_right_4xx_and_the_server_stays_healthy() {
         "truncated PNG",
     )
     .await;
+    // Half a JPEG is refused, not filled with grey.
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::load_from_memory(&png)
+        .unwrap()
+        .to_rgb8()
+        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .unwrap();
+    let jpeg = jpeg.into_inner();
+    expect_error(
+        post(jpeg[..jpeg.len() / 2].to_vec()).await,
+        422,
+        "unprocessable_image",
+        "truncated JPEG",
+    )
+    .await;
     let text = b"patient: Jane Doe\nnot an image\n".to_vec();
     expect_error(post(text).await, 415, "unsupported_media_type", "text file").await;
     expect_error(post(Vec::new()).await, 400, "empty_body", "empty body").await;
@@ -729,23 +744,42 @@ async fn a_timed_out_request_leaves_its_encoder_run_to_finish_and_be_cached() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ground_truth_masks_are_kept_verbatim_and_checked() {
+async fn ground_truth_masks_keep_their_labels_and_lose_their_metadata() {
     let server = TestServer::fresh("masks", |_| {}).await;
-    let mask = fixture_image("nuclei_mask.png");
+    let plain = fixture_image("nuclei_mask.png");
+    // The fixture with a text chunk naming a patient after its header.
+    let mut mask = plain[..8 + 25].to_vec();
+    png_chunk(&mut mask, b"tEXt", b"PatientName\0DOE^JANE");
+    mask.extend_from_slice(&plain[8 + 25..]);
     let response = server
         .request(Method::POST, "/api/v1/masks", &[], mask.clone())
         .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 200, "{}", json(&response));
     let uploaded = json(&response);
     let id = uploaded["id"].as_str().unwrap().to_string();
-    assert_eq!(id, format!("{:x}", Sha256::digest(&mask)));
     assert_eq!(
         (uploaded["width"].as_u64(), uploaded["height"].as_u64()),
         (Some(512), Some(357))
     );
     let back = server.get(&format!("/api/v1/masks/{id}")).await;
     assert_eq!(back.status(), 200);
-    assert_eq!(back.body().to_vec(), mask, "label values survive exactly");
+    let stored = back.body().to_vec();
+    assert_eq!(id, format!("{:x}", Sha256::digest(&stored)));
+    assert!(
+        !stored.windows(11).any(|w| w == b"PatientName")
+            && !stored.windows(4).any(|w| w == b"tEXt"),
+        "the text chunk is gone"
+    );
+    let (sent, kept) = (
+        image::load_from_memory(&plain).unwrap(),
+        image::load_from_memory(&stored).unwrap(),
+    );
+    assert_eq!(sent.color(), kept.color());
+    assert_eq!(
+        sent.as_bytes(),
+        kept.as_bytes(),
+        "label values survive exactly"
+    );
 
     expect_error(
         server

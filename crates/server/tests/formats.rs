@@ -188,6 +188,20 @@ async fn a_nifti_volume_slices_along_every_axis_and_bad_files_get_4xx() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 4);
+    // A window whose label cannot be stored: 400 with a reason, not 500.
+    for window in [
+        serde_json::json!({"center": 1e308, "width": 1e308}),
+        serde_json::json!({"center": 1e20, "width": 1e-20}),
+        serde_json::json!("1e308,1e308"),
+    ] {
+        let (s, r, _) = post_json(
+            &server,
+            &path,
+            serde_json::json!({"axis": "axial", "index": 90, "window": window}),
+        )
+        .await;
+        assert_eq!((s, r["error"].as_str()), (400, Some("bad_request")), "{r}");
+    }
 
     let (s, e) = server
         .upload(testdata("MR_small_jp2klossless.dcm"), &[])

@@ -111,6 +111,21 @@ async fn decks_are_checked_exported_and_imported() {
         400,
         "bad_request",
     );
+    // A window no slice could be stored with: 400 naming the case (was 500 later).
+    for window in [
+        json!({"center": 1e308, "width": 1e308}),
+        json!("1e308,1e308"),
+    ] {
+        let volume = json!({"id": "a".repeat(64), "axis": "axial", "index": 0, "window": window});
+        let unstorable = json!({"title": "x", "cases": [{"image": image, "volume": volume}]});
+        let got = send(&server, Method::POST, "/api/v1/decks", unstorable).await;
+        assert_error(got.clone(), 400, "bad_request");
+        assert!(
+            got.1["detail"].as_str().unwrap().contains("case 0"),
+            "{}",
+            got.1
+        );
+    }
     let unknown_model = json!({"title": "x", "cases": [{"image": image, "model": "vit_z"}]});
     assert_error(
         send(&server, Method::POST, "/api/v1/decks", unknown_model).await,

@@ -120,6 +120,43 @@ fn check_case(case: &Case, at: &str) -> Result<References, String> {
     Ok(refs)
 }
 
+/// Longest `center,width` of a manual window (as `imaging::window::MAX_LABEL`): the
+/// label a stored slice's descriptor carries.
+const MAX_WINDOW_LABEL: usize = 64;
+
+/// Why the manual window of a volume case could never label a stored slice (a
+/// non-finite or non-positive width, bounds that overflow or coincide, a label over
+/// [`MAX_WINDOW_LABEL`] characters); `None` for any other window (the slices endpoint
+/// checks those when the slice is made).
+pub(crate) fn window_problem(cases: &[Case]) -> Option<String> {
+    cases.iter().enumerate().find_map(|(index, case)| {
+        let label = case.volume.as_ref()?.window.text();
+        let (center, width) = label.split_once(',')?;
+        let (center, width): (f64, f64) = match (center.trim().parse(), width.trim().parse()) {
+            (Ok(c), Ok(w)) => (c, w),
+            _ => {
+                return Some(format!(
+                    "case {index}: `volume.window` `C,W` is not two numbers"
+                ));
+            }
+        };
+        let (lower, upper) = (center - width / 2.0, center + width / 2.0);
+        let usable = center.is_finite()
+            && width.is_finite()
+            && width > 0.0
+            && lower.is_finite()
+            && upper.is_finite()
+            && lower < upper
+            && format!("{center},{width}").len() <= MAX_WINDOW_LABEL;
+        (!usable).then(|| {
+            format!(
+                "case {index}: `volume.window` needs a finite center and width > 0 with finite, \
+                 distinct bounds, at most {MAX_WINDOW_LABEL} characters as `C,W`"
+            )
+        })
+    })
+}
+
 /// Checks a deck's title, the number of cases and each case; returns what they refer to.
 pub(crate) fn check_deck(deck: &DeckInput) -> Result<References, String> {
     if deck.title.trim().is_empty() {

@@ -193,6 +193,17 @@ impl Teaching {
         Ok((deck, bytes))
     }
 
+    /// Writes the deck file of `deck` (as [`Teaching::export`] makes it, byte for byte) to
+    /// `out` one blob at a time, so memory does not grow with the deck. Blocking.
+    pub fn write_export(
+        &self,
+        content: &dyn ContentStore,
+        deck: &Deck,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), TeachingError> {
+        bundle::write_export(content, deck, out)
+    }
+
     /// Imports a deck file as a new deck (storing the content it carries).
     pub fn import(
         &self,

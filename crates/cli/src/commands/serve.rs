@@ -74,6 +74,11 @@ pub struct ServeArgs {
     /// must be its base; repeat for several.
     #[arg(long = "finetuned", value_name = "MODEL_DIR")]
     pub finetuned: Vec<PathBuf>,
+    /// Memory that upload decodes may use together (bytes, or with K, M, G or T: powers
+    /// of 1024; at least 1M): each upload is weighed by the size its header announces and
+    /// waits for room; one that alone needs more is refused with 413.
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_decode_memory)]
+    pub decode_memory: u64,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -133,6 +138,15 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is not a size: use bytes, or a number with K, M, G or T"))
 }
 
+/// `--decode-memory`: a size of at least 1 MiB.
+fn parse_decode_memory(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if bytes < 1 << 20 {
+        return Err(format!("`{text}` is below the smallest budget, 1M"));
+    }
+    Ok(bytes)
+}
+
 /// `dir` when it is a folder.
 fn existing_dir(dir: &str) -> Option<PathBuf> {
     Path::new(dir).is_dir().then(|| PathBuf::from(dir))
@@ -175,7 +189,10 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         token,
         web_dir,
         static_dir: existing_dir("static"),
-        limits: args.clients.apply(limits),
+        limits: ServerLimits {
+            decode_memory: args.decode_memory,
+            ..args.clients.apply(limits)
+        },
         tls,
         insecure_http: args.insecure_http,
         session_ttl: Duration::from_secs(u64::from(args.session_hours) * 3600),
@@ -211,7 +228,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_decode_memory, parse_size};
 
     #[test]
     fn sizes_take_binary_units() {
@@ -223,6 +240,16 @@ mod tests {
         assert_eq!(parse_size("1T"), Ok(1 << 40));
         for bad in ["", "G", "-1", "1.5G", "12X", "99999999999T"] {
             assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_decode_memory_budget_is_at_least_a_mebibyte() {
+        assert_eq!(parse_decode_memory("2G"), Ok(2 << 30));
+        assert_eq!(parse_decode_memory("67108864"), Ok(64 << 20));
+        assert_eq!(parse_decode_memory("1M"), Ok(1 << 20));
+        for bad in ["0", "1023K", "lots"] {
+            assert!(parse_decode_memory(bad).is_err(), "{bad}");
         }
     }
 }

@@ -50,7 +50,10 @@ fn unexpected_errors(browser: &mut Browser, page: &Page) -> Vec<String> {
 /// session does not show; signing out ends the instructor's access.
 #[test]
 fn a_remote_instructor_signs_in_over_https_and_a_signed_out_student_joins() {
-    let server = Server::start_with(&web_dir(), &["--token", TOKEN, "--tls-self-signed", HOST]);
+    let server = Server::start_with(
+        Some(&web_dir()),
+        &["--token", TOKEN, "--tls-self-signed", HOST],
+    );
     let spki = spki_hash(&server.data.0);
     let origin = format!("https://{HOST}:{}", server.port);
     let mut browser = Browser::launch_with(

@@ -27,11 +27,17 @@ pub struct Server {
 impl Server {
     /// Starts the server on `web_dir` and waits until it accepts connections.
     pub fn start(web_dir: &Path) -> Self {
-        Self::start_with(web_dir, &[])
+        Self::start_with(Some(web_dir), &[])
     }
 
-    /// [`Self::start`] with more `samscope serve` arguments (`--token`, `--tls-…`).
-    pub fn start_with(web_dir: &Path, extra: &[&str]) -> Self {
+    /// The server's process id (for reading its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Starts the server with the viewer bundle `web_dir` (if any) and `extra` arguments,
+    /// and waits until it accepts connections.
+    pub fn start_with(web_dir: Option<&Path>, extra: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -49,8 +55,12 @@ impl Server {
                 "--data-dir",
             ])
             .arg(&data)
-            .arg("--web-dir")
-            .arg(web_dir)
+            .args(
+                web_dir
+                    .map(|dir| ["--web-dir".as_ref(), dir.as_os_str()])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

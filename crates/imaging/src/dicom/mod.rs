@@ -192,8 +192,9 @@ fn decode_quietly(bytes: &[u8], limits: &Limits) -> Result<Volume, ImagingError>
     limits.check_plane(cols as u64, rows as u64)?;
     let voxel_count = (rows * cols) as u64 * frames as u64;
     let sample_bytes = (bits_allocated as u64).div_ceil(8).max(1);
-    limits.alloc("the DICOM frames", voxel_count * spp as u64, sample_bytes)?;
+    let frame_bytes = limits.alloc("the DICOM frames", voxel_count * spp as u64, sample_bytes)?;
     limits.alloc("the decoded volume", voxel_count * channels as u64, 4)?;
+    crate::limits::admit(frame_bytes as u64 + voxel_count * channels as u64 * 4)?;
 
     let pixel_data = obj
         .get(tags::PIXEL_DATA)

@@ -84,6 +84,7 @@ pub(super) fn decode_data(
     let channels: usize = if h.components == 1 { 1 } else { 3 };
     let data_len = limits.alloc("the MetaImage volume", sample_count, h.kind.bytes())?;
     limits.alloc("the decoded volume", voxel_count * channels as u64, 4)?;
+    crate::limits::admit(data_len as u64 + voxel_count * channels as u64 * 4)?;
     // Every volume of a 4-D file: where `HeaderSize = -1` counts from.
     let all_len = crate::limits::product(&h.dims)
         .and_then(|n| n.checked_mul(h.components))

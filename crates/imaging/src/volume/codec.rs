@@ -20,6 +20,8 @@
 //! | 184 | 8 | zero |
 //! | 192 | | samples |
 
+use std::io::{self, Write};
+
 use super::{Geometry, Rescale, Volume, Voxels};
 use crate::window::WindowLevel;
 use crate::{ImagingError, Limits};
@@ -27,6 +29,21 @@ use crate::{ImagingError, Limits};
 /// The first 8 bytes of an encoded volume.
 pub const VOLUME_MAGIC: &[u8; 8] = b"SSVOL001";
 const HEADER: usize = 192;
+
+/// Samples written through a 64 KiB block, each as the bytes `le` gives.
+fn write_samples<T, const N: usize>(
+    out: &mut impl Write,
+    samples: &[T],
+    le: impl Fn(&T) -> [u8; N],
+) -> io::Result<()> {
+    let mut block = Vec::with_capacity(64 << 10);
+    for chunk in samples.chunks((64 << 10) / N) {
+        block.clear();
+        chunk.iter().for_each(|s| block.extend_from_slice(&le(s)));
+        out.write_all(&block)?;
+    }
+    Ok(())
+}
 
 fn corrupt(reason: impl Into<String>) -> ImagingError {
     ImagingError::Corrupt("volume", reason.into())
@@ -55,8 +72,22 @@ impl Reader<'_> {
 impl Volume {
     /// The volume as bytes (see the module documentation).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER + self.byte_len());
-        out.extend_from_slice(VOLUME_MAGIC);
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.write_encoded(&mut out)
+            .expect("writing into a Vec cannot fail");
+        out
+    }
+
+    /// The length of [`Volume::encode`]'s result.
+    pub fn encoded_len(&self) -> usize {
+        HEADER + self.byte_len()
+    }
+
+    /// Writes [`Volume::encode`]'s bytes to `out` a block at a time, never holding a copy
+    /// of the samples.
+    pub fn write_encoded(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut head = Vec::with_capacity(HEADER);
+        head.extend_from_slice(VOLUME_MAGIC);
         let kind = match self.voxels() {
             Voxels::U8(_) => 0u8,
             Voxels::I8(_) => 1,
@@ -67,7 +98,7 @@ impl Volume {
         };
         let g = self.geometry();
         let window = self.default_window();
-        out.extend_from_slice(&[
+        head.extend_from_slice(&[
             kind,
             self.channels() as u8,
             u8::from(self.invert()),
@@ -78,10 +109,10 @@ impl Volume {
             0,
         ]);
         for d in self.dims() {
-            out.extend_from_slice(&(d as u32).to_le_bytes());
+            head.extend_from_slice(&(d as u32).to_le_bytes());
         }
-        out.extend_from_slice(&[0; 4]);
-        let mut f = |v: f64| out.extend_from_slice(&v.to_le_bytes());
+        head.extend_from_slice(&[0; 4]);
+        let mut f = |v: f64| head.extend_from_slice(&v.to_le_bytes());
         f(self.rescale().slope);
         f(self.rescale().intercept);
         g.spacing.into_iter().for_each(&mut f);
@@ -93,25 +124,17 @@ impl Volume {
         });
         f(w.center);
         f(w.width);
-        out.extend_from_slice(&[0; 8]);
-        debug_assert_eq!(out.len(), HEADER);
+        head.extend_from_slice(&[0; 8]);
+        debug_assert_eq!(head.len(), HEADER);
+        out.write_all(&head)?;
         match self.voxels() {
-            Voxels::U8(v) => out.extend_from_slice(v),
-            Voxels::I8(v) => out.extend(v.iter().map(|&s| s as u8)),
-            Voxels::U16(v) => v
-                .iter()
-                .for_each(|s| out.extend_from_slice(&s.to_le_bytes())),
-            Voxels::I16(v) => v
-                .iter()
-                .for_each(|s| out.extend_from_slice(&s.to_le_bytes())),
-            Voxels::I32(v) => v
-                .iter()
-                .for_each(|s| out.extend_from_slice(&s.to_le_bytes())),
-            Voxels::F32(v) => v
-                .iter()
-                .for_each(|s| out.extend_from_slice(&s.to_le_bytes())),
+            Voxels::U8(v) => out.write_all(v),
+            Voxels::I8(v) => write_samples(out, v, |s| [*s as u8]),
+            Voxels::U16(v) => write_samples(out, v, |s| s.to_le_bytes()),
+            Voxels::I16(v) => write_samples(out, v, |s| s.to_le_bytes()),
+            Voxels::I32(v) => write_samples(out, v, |s| s.to_le_bytes()),
+            Voxels::F32(v) => write_samples(out, v, |s| s.to_le_bytes()),
         }
-        out
     }
 
     /// Reads bytes written by [`Volume::encode`], within `limits`.
@@ -144,6 +167,7 @@ impl Volume {
                 bytes.len() - HEADER
             )));
         }
+        crate::limits::admit(data_len as u64)?;
         let rescale = Rescale {
             slope: r.f64(),
             intercept: r.f64(),
