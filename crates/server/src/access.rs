@@ -93,10 +93,10 @@ pub async fn guard(
     next: Next,
 ) -> Result<Response, ApiError> {
     let access = &state.access;
-    if is_state_changing(request.method()) {
-        if let Err(refused) = access.origin.check(request.headers(), request.uri()) {
-            return Err(drained(request, refused).await);
-        }
+    if is_state_changing(request.method())
+        && let Err(refused) = access.origin.check(request.headers(), request.uri())
+    {
+        return Err(drained(request, refused).await);
     }
     let route = request
         .extensions()
