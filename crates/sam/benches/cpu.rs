@@ -4,8 +4,6 @@
 //! `cargo bench -p samscope-sam --features pytorch --bench cpu -- [ENCODER_RUNS] [DECODER_RUNS]`
 //! prints one JSON line; `tools/bench/cpu.sh` runs it next to PyTorch and reports ratios.
 
-use std::path::PathBuf;
-
 /// The allocator the `samscope` binary uses (see `crates/cli/src/main.rs`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -44,7 +42,7 @@ fn main() {
     let encoder_runs = args.first().copied().unwrap_or(10);
     let decoder_runs = args.get(1).copied().unwrap_or(50);
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden");
+    let root = test_support::fixtures().join("golden");
     let device = Device::flex();
     let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let model = sam::checkpoint::load_pth(

@@ -7,7 +7,6 @@
 //! The embedding is the committed PyTorch one (`tests/fixtures/golden/nuclei/embedding.npy`),
 //! so no encoder runs.
 
-use std::path::Path;
 use std::time::Instant;
 
 use burn::prelude::*;
@@ -49,7 +48,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(20);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let fixtures = test_support::fixtures();
     let device = Device::flex();
     let config = ModelConfig::for_model(ModelId::LiteMedSam);
     let (_, decoder) = sam::checkpoint::load_pth(

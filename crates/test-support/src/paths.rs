@@ -2,9 +2,29 @@
 
 use std::path::{Path, PathBuf};
 
-/// The root of the samscope workspace (this crate sits at `crates/test-support`).
+/// The root of the samscope workspace: the nearest folder above the running test's
+/// package (`CARGO_MANIFEST_DIR`, which Cargo sets when it runs a test or a bench; else the
+/// current folder) whose `Cargo.toml` has a `[workspace]` table.
+///
+/// Found at run time on purpose: a path compiled into this crate (`env!`) names the
+/// checkout that built it, and Cargo reuses that build for another checkout of the same
+/// sources sharing the target folder (a CI clone), whose tests would then read the first
+/// checkout's files or fail when it is gone.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .expect("CARGO_MANIFEST_DIR or the current folder names the package under test");
+    start
+        .ancestors()
+        .find(|dir| is_workspace_root(dir))
+        .unwrap_or_else(|| panic!("no workspace Cargo.toml above {}", start.display()))
+        .to_path_buf()
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml"))
+        .is_ok_and(|manifest| manifest.lines().any(|line| line.trim() == "[workspace]"))
 }
 
 /// `tests/fixtures` at the workspace root (committed; see its README).
