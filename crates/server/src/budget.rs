@@ -14,19 +14,6 @@ use tokio::runtime::Handle;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
-use crate::http::blocking;
-use crate::state::AppState;
-
-/// Runs upload `work` off the async runtime with every decode in it admitted against the
-/// server's decode memory budget (see [`DecodeBudget::run`]).
-pub async fn decoding<T: Send + 'static>(
-    state: &Arc<AppState>,
-    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let handle = Handle::current();
-    let worker = state.clone();
-    blocking(move || worker.decode_budget.run(&handle, || work(&worker))).await?
-}
 
 const MIB: u64 = 1 << 20;
 

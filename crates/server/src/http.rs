@@ -2,15 +2,19 @@
 //! running blocking work off the async runtime. Every resource module (`routes`, `masks`,
 //! `volumes`, `teaching_routes`) builds on this one; none of them on another.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tokio::runtime::Handle;
 use tokio::task::spawn_blocking;
 
 use crate::error::ApiError;
 use crate::image_id::ImageId;
+use crate::state::AppState;
 
 /// `Cache-Control` of content-addressed answers.
 pub(crate) const IMMUTABLE: &str = "private, max-age=31536000, immutable";
@@ -73,4 +77,15 @@ pub(crate) fn conditional(
         body,
     )
         .into_response())
+}
+
+/// Runs upload `work` off the async runtime with every decode in it admitted against the
+/// server's decode memory budget (see [`crate::budget::DecodeBudget::run`]).
+pub async fn decoding<T: Send + 'static>(
+    state: &Arc<AppState>,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let handle = Handle::current();
+    let worker = state.clone();
+    blocking(move || worker.decode_budget.run(&handle, || work(&worker))).await?
 }

@@ -28,7 +28,7 @@ pub async fn upload_mask(
     if body.is_empty() {
         return Err(ApiError::EmptyBody);
     }
-    let uploaded = crate::budget::decoding(&state, move |state| {
+    let uploaded = crate::http::decoding(&state, move |state| {
         let clean = imaging::clean_mask(&body, &state.limits.imaging())?;
         let id = state
             .store

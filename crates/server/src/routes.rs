@@ -154,7 +154,7 @@ async fn upload_image(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<UploadReply>, ApiError> {
     let body = body.map_err(|e| body_error(e, state.limits.max_upload_bytes))?;
-    let reply = crate::budget::decoding(&state, move |state| {
+    let reply = crate::http::decoding(&state, move |state| {
         match imaging::decode_scan(&body, &state.limits.imaging())? {
             imaging::Scan::Image(decoded) => store_image(state, decoded).map(UploadReply::Image),
             imaging::Scan::Volume(volume) => {

@@ -218,7 +218,7 @@ async fn import_deck(
         return Err(ApiError::EmptyBody);
     }
     // Each blob the file carries is decoded within the decode memory budget.
-    let deck = crate::budget::decoding(&state, move |s| {
+    let deck = crate::http::decoding(&state, move |s| {
         Ok(s.teaching.import(&content(s), &body, &model_check(s))?)
     })
     .await?;

@@ -20,9 +20,9 @@ use axum::extract::{Path, State};
 use imaging::{Axis, Preset, SourceFormat, Volume, Window, WindowLevel};
 use sam::RgbImage;
 
-use crate::budget::decoding;
 use crate::error::{ApiError, echo};
 use crate::http::body_error;
+use crate::http::decoding;
 use crate::image_id::{ImageId, VolumeId, is_descriptor, slice_descriptor};
 use crate::state::AppState;
 

@@ -7,14 +7,16 @@ use std::io::{Cursor, Read};
 
 use burn::prelude::Device;
 use hyper::Method;
-use hyper::body::Bytes;
 use sam::embedding_codec::EmbeddingData;
 use sam::export::{self, ExportDtype};
 use sam::npy;
 use sam::{BinaryMask, ModelConfig, ModelId, PromptInput, SamPredictor};
 use server::{ServerConfig, ServerError};
 use sha2::{Digest, Sha256};
-use support::{TestServer, decode, fixture_image, fixtures, json, scratch_dir, spawn_get, variant};
+use support::{
+    TestServer, decode, expect_error, fixture_image, fixtures, json, png_chunk, scratch_dir,
+    spawn_get, variant,
+};
 
 /// The box prompts of the golden cases (`tests/fixtures/golden/manifest.json`).
 const CASES: [(&str, [f64; 4]); 2] = [
@@ -269,29 +271,6 @@ async fn a_corrupted_cache_file_is_recomputed_never_served() {
 }
 
 /// Appends a PNG chunk with its CRC.
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffffu32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    0xedb8_8320 ^ (crc >> 1)
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-}
-
 /// A 57-byte PNG whose header claims 30000×30000 RGB (2.7 GB decoded).
 fn png_bomb() -> Vec<u8> {
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -303,21 +282,6 @@ fn png_bomb() -> Vec<u8> {
     png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00]);
     png_chunk(&mut png, b"IEND", &[]);
     png
-}
-
-async fn expect_error(response: hyper::Response<Bytes>, status: u16, code: &str, what: &str) {
-    let body = json(&response);
-    assert_eq!(response.status().as_u16(), status, "{what}: {body}");
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/json",
-        "{what}"
-    );
-    assert_eq!(body["error"], code, "{what}: {body}");
-    assert!(
-        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "{what}: {body}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -740,79 +704,5 @@ async fn a_timed_out_request_leaves_its_encoder_run_to_finish_and_be_cached() {
     let cached = server.get(&embedding_path(&id, "f16")).await;
     assert_eq!(cached.status(), 200, "{}", json(&cached));
     assert_eq!(server.metric("samscope_encoder_runs_total").await, 1.0);
-    server.stop_and_clean().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ground_truth_masks_keep_their_labels_and_lose_their_metadata() {
-    let server = TestServer::fresh("masks", |_| {}).await;
-    let plain = fixture_image("nuclei_mask.png");
-    // The fixture with a text chunk naming a patient after its header.
-    let mut mask = plain[..8 + 25].to_vec();
-    png_chunk(&mut mask, b"tEXt", b"PatientName\0DOE^JANE");
-    mask.extend_from_slice(&plain[8 + 25..]);
-    let response = server
-        .request(Method::POST, "/api/v1/masks", &[], mask.clone())
-        .await;
-    assert_eq!(response.status(), 200, "{}", json(&response));
-    let uploaded = json(&response);
-    let id = uploaded["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        (uploaded["width"].as_u64(), uploaded["height"].as_u64()),
-        (Some(512), Some(357))
-    );
-    let back = server.get(&format!("/api/v1/masks/{id}")).await;
-    assert_eq!(back.status(), 200);
-    let stored = back.body().to_vec();
-    assert_eq!(id, format!("{:x}", Sha256::digest(&stored)));
-    assert!(
-        !stored.windows(11).any(|w| w == b"PatientName")
-            && !stored.windows(4).any(|w| w == b"tEXt"),
-        "the text chunk is gone"
-    );
-    let (sent, kept) = (
-        image::load_from_memory(&plain).unwrap(),
-        image::load_from_memory(&stored).unwrap(),
-    );
-    assert_eq!(sent.color(), kept.color());
-    assert_eq!(
-        sent.as_bytes(),
-        kept.as_bytes(),
-        "label values survive exactly"
-    );
-
-    expect_error(
-        server
-            .request(Method::POST, "/api/v1/masks", &[], b"not an image".to_vec())
-            .await,
-        415,
-        "unsupported_media_type",
-        "text as a mask",
-    )
-    .await;
-    expect_error(
-        server
-            .request(Method::POST, "/api/v1/masks", &[], Vec::new())
-            .await,
-        400,
-        "empty_body",
-        "empty mask",
-    )
-    .await;
-    let unknown = "0".repeat(64);
-    expect_error(
-        server.get(&format!("/api/v1/masks/{unknown}")).await,
-        404,
-        "mask_not_found",
-        "unknown mask",
-    )
-    .await;
-    expect_error(
-        server.get("/api/v1/masks/xyz").await,
-        400,
-        "bad_id",
-        "bad mask id",
-    )
-    .await;
     server.stop_and_clean().await;
 }

@@ -321,3 +321,43 @@ impl EventStream {
         }
     }
 }
+
+/// Appends a PNG chunk of `kind` holding `data` (length, type, data, CRC-32) to `out`.
+pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    0xedb8_8320 ^ (crc >> 1)
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// Asserts `response` is the JSON error `code` with `status` and a non-empty detail.
+pub async fn expect_error(response: hyper::Response<Bytes>, status: u16, code: &str, what: &str) {
+    let body = json(&response);
+    assert_eq!(response.status().as_u16(), status, "{what}: {body}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "{what}"
+    );
+    assert_eq!(body["error"], code, "{what}: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{what}: {body}"
+    );
+}
