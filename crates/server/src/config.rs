@@ -50,6 +50,11 @@ pub struct ServerLimits {
     /// by what its header announces and waits for room; one that alone needs more is
     /// refused (413).
     pub decode_memory: u64,
+    /// Bytes of upload bodies held in memory at once, from their first byte until their
+    /// request ends (default 1 GiB; never less than `max_upload_bytes`): a body that
+    /// would go beyond it stops being read until others finish (503 `busy` when that
+    /// takes longer than the body timeout).
+    pub receive_memory: u64,
 }
 
 impl Default for ServerLimits {
@@ -72,6 +77,7 @@ impl Default for ServerLimits {
             idle_timeout: Duration::from_secs(60),
             max_connections: 512,
             decode_memory: 2 << 30,
+            receive_memory: 1 << 30,
         }
     }
 }

@@ -36,6 +36,7 @@ mod listen;
 mod masks;
 mod metrics;
 mod origin;
+mod receive;
 mod routes;
 mod state;
 mod store;

@@ -142,7 +142,8 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         )],
         state.metrics.render(state.memory.used())
             + &state.store.usage.render()
-            + &state.streams.render(),
+            + &state.streams.render()
+            + &state.receiving.render(),
     )
 }
 

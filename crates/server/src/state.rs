@@ -98,6 +98,8 @@ pub struct AppState {
     pub loopback_only: bool,
     /// Permits for uploads being decoded.
     pub upload_slots: Semaphore,
+    /// Upload bodies in memory, against `ServerLimits::receive_memory`.
+    pub receiving: crate::receive::ReceiveBudget,
     /// Loaded models; the first is the default.
     pub models: Vec<ModelEntry>,
     /// The data directory.
@@ -183,6 +185,12 @@ impl AppState {
                 && !config.trust_forwarded
                 && config.tls.is_none(),
             upload_slots: Semaphore::new(config.limits.max_concurrent_uploads.max(1)),
+            receiving: crate::receive::ReceiveBudget::new(
+                config
+                    .limits
+                    .receive_memory
+                    .max(config.limits.max_upload_bytes as u64),
+            ),
             models: entries,
             store,
             memory: MemoryCache::new(config.limits.memory_cache_bytes),

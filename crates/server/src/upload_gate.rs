@@ -4,20 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
-use futures_util::StreamExt;
 
 use crate::error::ApiError;
+use crate::receive::{Charge, budget_full, read_body};
 use crate::state::AppState;
-
-/// Most bytes reserved up front from an announced `Content-Length`: the buffer grows with
-/// what actually arrives, so a client announcing a large body and sending little holds
-/// little memory.
-const RESERVE_MAX: usize = 1 << 20;
 
 /// The state of [`limit_uploads`]: the server and the route's body limit.
 #[derive(Clone)]
@@ -36,8 +31,9 @@ impl UploadGate {
     }
 }
 
-/// Reads the whole body (413 `too_large` beyond the route's limit, 408 `body_timeout`
-/// when it has not arrived within `body_timeout`), then waits for one of the
+/// Reads the whole body into memory charged to the receive budget (413 `too_large`
+/// beyond the route's limit, 408 `body_timeout` when it has not arrived within
+/// `body_timeout`, 503 `busy` when the budget stayed full that long), then waits for one of the
 /// `max_concurrent_uploads` slots and runs the handler on the buffered body (a 100 MP
 /// decode holds hundreds of MiB, so decodes take turns; receiving does not).
 pub async fn limit_uploads(
@@ -55,15 +51,23 @@ pub async fn limit_uploads(
     if announced.is_some_and(|n| n > gate.max_bytes as u64) {
         return Err(too_large(gate.max_bytes));
     }
-    let reserve = announced.map_or(0, |n| (n as usize).min(RESERVE_MAX));
-    let bytes = tokio::time::timeout(
+    // Held until the request ends: the buffered body lives through the decode.
+    let mut charge = Charge::new(&gate.state.receiving);
+    let max_bytes = gate.max_bytes;
+    let read = tokio::time::timeout(
         limits.body_timeout,
-        read_body(body, gate.max_bytes, reserve),
+        read_body(body, max_bytes, &mut charge, || too_large(max_bytes)),
     )
-    .await
-    .map_err(|_| ApiError::BodyTimeout {
-        seconds: limits.body_timeout.as_secs().max(1),
-    })??;
+    .await;
+    let bytes = match read {
+        Ok(bytes) => bytes?,
+        Err(_) if charge.was_waiting() => return Err(budget_full()),
+        Err(_) => {
+            return Err(ApiError::BodyTimeout {
+                seconds: limits.body_timeout.as_secs().max(1),
+            });
+        }
+    };
     let _slot = gate
         .state
         .upload_slots
@@ -79,18 +83,4 @@ fn too_large(limit: usize) -> ApiError {
     ApiError::TooLarge(format!(
         "the upload is larger than the limit of {limit} bytes"
     ))
-}
-
-/// The body's bytes, at most `limit` of them.
-async fn read_body(body: Body, limit: usize, reserve: usize) -> Result<Bytes, ApiError> {
-    let mut stream = body.into_data_stream();
-    let mut buffer = Vec::with_capacity(reserve);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-        if buffer.len() + chunk.len() > limit {
-            return Err(too_large(limit));
-        }
-        buffer.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buffer))
 }

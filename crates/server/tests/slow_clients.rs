@@ -204,3 +204,67 @@ async fn event_streams_are_capped_per_session_and_per_server() {
     refused(open_events(server.addr, &b).await, "server");
     server.stop_and_clean().await;
 }
+
+/// Upload bodies share one memory budget (`--receive-memory`): while one client holds
+/// most of it with a body it stopped sending, a real upload waits (it is not refused and
+/// nothing grows past the budget), `/metrics` shows the memory held, and the upload goes
+/// through once the stalled body times out and gives its memory back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bodies_in_memory_stay_within_the_receive_budget() {
+    const LIMIT: usize = 1 << 20;
+    let server = TestServer::fresh("receive-budget", |config| {
+        config.limits.max_upload_bytes = LIMIT;
+        config.limits.receive_memory = LIMIT as u64;
+        config.limits.body_timeout = Duration::from_secs(4);
+    })
+    .await;
+    // Announces a megabyte, sends 900 kB of it, then stalls.
+    let mut hog = TcpStream::connect(server.addr).await.expect("connects");
+    let head = format!(
+        "POST /api/v1/images HTTP/1.1\r\nhost: {}\r\ncontent-length: {LIMIT}\r\n\r\n",
+        server.addr
+    );
+    hog.write_all(head.as_bytes()).await.unwrap();
+    hog.write_all(&vec![0u8; 900_000]).await.unwrap();
+    let hog_answer = tokio::spawn(async move {
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let mut answered = None;
+        loop {
+            match timeout(PATIENCE, hog.read(&mut buffer)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => {
+                    answered.get_or_insert_with(Instant::now);
+                    received.extend_from_slice(&buffer[..n]);
+                }
+                Err(_) => panic!("no answer to the stalled body"),
+            }
+        }
+        (parse_response(&received), answered.expect("an answer"))
+    });
+    // Well inside the body timeout, so the upload below still has time left when the
+    // stalled body's runs out.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let metrics = String::from_utf8(server.get("/metrics").await.body().to_vec()).unwrap();
+    let held: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("samscope_receive_memory_bytes "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no receive memory in /metrics:\n{metrics}"));
+    assert!(
+        (900_000..=LIMIT as u64).contains(&held),
+        "the stalled body holds what it sent: {held}"
+    );
+    // 158 kB do not fit beside it: the upload waits for the stalled body to time out.
+    let (status, body) = server.upload(fixture_image("nuclei.png"), &[]).await;
+    let uploaded = Instant::now();
+    assert_eq!(status, 200, "{body}");
+    let ((hog_status, hog_body), hog_done) = hog_answer.await.unwrap();
+    assert_eq!(hog_status, 408, "{hog_body}");
+    assert_eq!(hog_body["error"], "body_timeout");
+    assert!(
+        hog_done <= uploaded,
+        "the upload went through only after the stalled body gave its memory back"
+    );
+    server.stop_and_clean().await;
+}

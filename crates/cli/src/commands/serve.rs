@@ -103,6 +103,11 @@ pub struct ClientLimitArgs {
     /// evicted beyond it. 0: unbounded.
     #[arg(long, value_name = "BYTES", default_value = "20G", value_parser = parse_size)]
     pub cache_max_bytes: u64,
+    /// Memory that upload bodies being received and handled may hold together (bytes, or
+    /// with K, M, G or T; never less than the 64 MiB upload limit); a body that would go
+    /// beyond it stops being read until others finish.
+    #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = parse_size)]
+    pub receive_memory: u64,
 }
 
 impl ClientLimitArgs {
@@ -113,6 +118,7 @@ impl ClientLimitArgs {
             max_event_streams: self.max_event_streams as usize,
             max_session_streams: self.max_session_streams as usize,
             cache_max_bytes: self.cache_max_bytes,
+            receive_memory: self.receive_memory,
             ..limits
         }
     }
