@@ -246,6 +246,19 @@ fn serve_refuses_weak_setups_before_loading_a_model() {
         "--insecure-http",
     );
     fails_with(&["serve", "--trust-forwarded"], "--trust-forwarded");
+    // A missing certificate is named before the (missing) checkpoint is looked at.
+    fails_with(
+        &[
+            "serve",
+            "--tls-cert",
+            "/nonexistent/samscope-cert.pem",
+            "--tls-key",
+            "/nonexistent/samscope-key.pem",
+            "--checkpoint",
+            "/nonexistent/model.pth",
+        ],
+        "samscope-cert.pem",
+    );
     let file = scratch("token");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, format!("{token}\n")).unwrap();

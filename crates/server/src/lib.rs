@@ -181,6 +181,16 @@ async fn stop_signal() {
     ctrl_c.await;
 }
 
+/// Reads the TLS certificate and key `config` names (making and keeping the self-signed
+/// one in the data directory when asked), so a wrong path or an unusable key is reported
+/// before seconds are spent loading a model; [`Server::bind`] reads them again.
+pub fn check_tls(config: &ServerConfig) -> Result<(), ServerError> {
+    match &config.tls {
+        Some(source) => tls::load(source, &config.data_dir).map(drop),
+        None => Ok(()),
+    }
+}
+
 /// Runs a server on its own runtime until Ctrl-C or SIGTERM (the `samscope serve`
 /// command).
 pub fn run_until_ctrl_c(config: ServerConfig, models: Vec<LoadedModel>) -> Result<(), ServerError> {

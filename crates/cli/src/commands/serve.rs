@@ -205,8 +205,10 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         trust_forwarded: args.trust_forwarded,
         ..ServerConfig::new(args.addr, args.data_dir.clone().unwrap_or_else(data_dir))
     };
-    // Refuse an insecure address before spending seconds on the model.
+    // Refuse an insecure address or unusable certificate before spending seconds on the
+    // model.
     config.check()?;
+    server::check_tls(&config)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
