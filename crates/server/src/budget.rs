@@ -87,6 +87,7 @@ impl DecodeBudget {
         let result = imaging::with_admission(admit, work);
         if timed_out.load(Ordering::Relaxed) && result.is_err() {
             return Err(ApiError::Busy {
+                what: "the decode memory budget (--decode-memory)",
                 retry_after_s: self.wait.as_secs().clamp(1, 30),
             });
         }

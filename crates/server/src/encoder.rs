@@ -142,6 +142,7 @@ impl Encoder {
                 self.metrics.queue_depth.fetch_sub(1, Ordering::SeqCst);
                 match err {
                     TrySendError::Full(_) => Err(ApiError::Busy {
+                        what: "the encoder queue",
                         retry_after_s: self.retry_after_s(),
                     }),
                     TrySendError::Disconnected(_) => {

@@ -87,9 +87,12 @@ pub enum ApiError {
     /// 422: the format is recognised but the content is broken.
     #[error("{0}")]
     Unprocessable(String),
-    /// 503: the encoder queue is full; retry after the given number of seconds.
-    #[error("the encoder queue is full; retry in {retry_after_s} s")]
+    /// 503: a shared resource is full (the encoder queue, the decode or the receive
+    /// memory budget); retry after the given number of seconds.
+    #[error("{what} is full; retry in {retry_after_s} s")]
     Busy {
+        /// What is full, as the sentence's subject (e.g. "the encoder queue").
+        what: &'static str,
         /// Value of the `Retry-After` header.
         retry_after_s: u64,
     },
@@ -192,7 +195,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
-            ApiError::Busy { retry_after_s } => {
+            ApiError::Busy { retry_after_s, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
             ApiError::Timeout { .. } | ApiError::TooManyAttempts => {

@@ -113,6 +113,7 @@ impl Charge {
 /// The answer when the budget stays full for longer than the body may take.
 pub fn budget_full() -> ApiError {
     ApiError::Busy {
+        what: "the memory for upload bodies (--receive-memory)",
         retry_after_s: RETRY_AFTER_S,
     }
 }
@@ -189,6 +190,22 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(bytes.len(), 100 << 10);
+    }
+
+    #[test]
+    fn a_full_budget_answers_busy_naming_the_flag() {
+        let refusal = budget_full();
+        assert!(
+            refusal.to_string().contains("--receive-memory"),
+            "{refusal}"
+        );
+        assert!(matches!(
+            refusal,
+            ApiError::Busy {
+                retry_after_s: 5,
+                ..
+            }
+        ));
     }
 
     #[tokio::test]
